@@ -42,7 +42,7 @@ export const jobs = {
   /** One alert transition to route and deliver. jobId = `tr-<transition id>`. */
   'notify.transition': {
     queue: QUEUES.notify,
-    schema: z.object({ transitionId: z.number().int().positive() }),
+    schema: z.object({ transitionId: z.number().int().positive(), eventId: z.number().int().positive().optional() }),
     attempts: 12,
     backoffMs: 1_000,
   },

@@ -1,0 +1,6 @@
+import type { Command } from '../context.js';
+import { migrateCommand } from './migrate.js';
+import { seedCommand } from './seed.js';
+
+/** Every `vigie` command, in the order `vigie --help` lists them. */
+export const commands: Command[] = [migrateCommand, seedCommand];
