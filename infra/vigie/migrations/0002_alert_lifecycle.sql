@@ -12,7 +12,9 @@ create table if not exists public.system_alerts (
   check_code text not null,
   severity text not null check (severity in ('CRITICAL', 'WARN')),
   entity_type text not null,
-  entity_id text not null,
+  -- uuid as in ML_PP: keys that are not a row id (a tank × owner, an IP
+  -- address) use a stable uuid derived with md5 (see docs/rules.md).
+  entity_id uuid not null,
   message text not null,
   payload jsonb not null default '{}'::jsonb,
   status text not null default 'OPEN' check (status in ('OPEN', 'ACK', 'RESOLVED')),
@@ -119,16 +121,18 @@ returns table (alert_id uuid, check_code text, entity_id text, action text)
 language plpgsql security definer
 set search_path = pg_catalog, vigie, public
 as $$
+#variable_conflict use_column
 begin
   perform set_config('vigie.origin', 'evaluator', true);
   return query
+  -- Typed as system_alerts' own columns, whatever ML_PP's exact types are.
   with f as (
     select x.check_code, x.severity, x.entity_type, x.entity_id, x.message, coalesce(x.payload, '{}'::jsonb) as payload
-    from jsonb_to_recordset(p_findings) as x(check_code text, severity text, entity_type text, entity_id text, message text, payload jsonb)
+    from jsonb_populate_recordset(null::public.system_alerts, p_findings) as x
   ),
   before as (
-    select a.check_code, a.entity_type, a.entity_id::text as entity_id, a.status
-    from public.system_alerts a join f on f.check_code = a.check_code and f.entity_type = a.entity_type and f.entity_id = a.entity_id::text
+    select a.check_code, a.entity_type, a.entity_id, a.status
+    from public.system_alerts a join f on f.check_code = a.check_code and f.entity_type = a.entity_type and f.entity_id = a.entity_id
   ),
   up as (
     insert into public.system_alerts as a (check_code, severity, entity_type, entity_id, message, payload, status,
@@ -145,7 +149,7 @@ begin
       acknowledged_at = case when a.status = 'RESOLVED' then null else a.acknowledged_at end,
       resolved_by = case when a.status = 'RESOLVED' then null else a.resolved_by end,
       resolved_at = case when a.status = 'RESOLVED' then null else a.resolved_at end
-    returning a.id, a.check_code, a.entity_type, a.entity_id::text as entity_id
+    returning a.id, a.check_code, a.entity_type, a.entity_id
   ),
   cov as (
     select c.check_code, c.entity_ids
@@ -158,10 +162,10 @@ begin
      where a.check_code = cov.check_code
        and a.status in ('OPEN', 'ACK')
        and (cov.entity_ids is null or a.entity_id::text = any (cov.entity_ids))
-       and not exists (select 1 from f where f.check_code = a.check_code and f.entity_type = a.entity_type and f.entity_id = a.entity_id::text)
+       and not exists (select 1 from f where f.check_code = a.check_code and f.entity_type = a.entity_type and f.entity_id = a.entity_id)
     returning a.id, a.check_code, a.entity_id::text as entity_id
   )
-  select up.id, up.check_code, up.entity_id,
+  select up.id, up.check_code, up.entity_id::text,
          case when b.status is null then 'opened' when b.status = 'RESOLVED' then 'reopened' else 'still_open' end
     from up left join before b on b.check_code = up.check_code and b.entity_type = up.entity_type and b.entity_id = up.entity_id
   union all
@@ -176,6 +180,7 @@ returns table (id uuid, status text)
 language plpgsql security definer
 set search_path = pg_catalog, vigie, public
 as $$
+#variable_conflict use_column
 begin
   if p_action not in ('ACK', 'RESOLVE') then
     raise exception 'VIGIE_ACTION_INVALID: action % inconnue (ACK ou RESOLVE)', p_action using errcode = '22023';

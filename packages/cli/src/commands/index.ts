@@ -1,6 +1,9 @@
 import type { Command } from '../context.js';
+import { auditCommand } from './audit.js';
+import { doctorCommand } from './doctor.js';
+import { lintCommand } from './lint.js';
 import { migrateCommand } from './migrate.js';
 import { seedCommand } from './seed.js';
 
 /** Every `vigie` command, in the order `vigie --help` lists them. */
-export const commands: Command[] = [migrateCommand, seedCommand];
+export const commands: Command[] = [migrateCommand, seedCommand, auditCommand, lintCommand, doctorCommand];

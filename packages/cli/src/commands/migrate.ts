@@ -33,12 +33,14 @@ export const migrateCommand: Command = {
       return 1;
     }
     const results: MigrateResult[] = [];
-    const onApplied = (m: { file: string }, ms: number) => ctx.out(`  ✓ ${m.file} (${ms} ms)`);
+    const onApplied = (dir: string) => (m: { file: string }, ms: number) => ctx.out(`  ✓ ${dir}/${m.file} (${ms} ms)`);
     if (wantReference) {
       if (emptyDb) ctx.out('Base vide : installation de la base de référence ML_PP.');
-      results.push(await migrate(client, 'reference', readMigrations(migrationsDir('reference')), { release: cfg.APP_RELEASE, onApplied }));
+      results.push(
+        await migrate(client, 'reference', readMigrations(migrationsDir('reference')), { release: cfg.APP_RELEASE, onApplied: onApplied('mlpp') }),
+      );
     }
-    results.push(await migrate(client, 'vigie', readMigrations(migrationsDir('vigie')), { release: cfg.APP_RELEASE, onApplied }));
+    results.push(await migrate(client, 'vigie', readMigrations(migrationsDir('vigie')), { release: cfg.APP_RELEASE, onApplied: onApplied('vigie') }));
     for (const r of results) {
       const label = r.set === 'reference' ? 'référence ML_PP' : 'Vigie';
       ctx.out(`${label} : ${r.applied.length} migration(s) appliquée(s), ${r.alreadyApplied} déjà en place.`);
