@@ -1,9 +1,11 @@
 import type { Command } from '../context.js';
+import { alertsCommand } from './alerts.js';
 import { auditCommand } from './audit.js';
 import { doctorCommand } from './doctor.js';
 import { lintCommand } from './lint.js';
 import { migrateCommand } from './migrate.js';
 import { seedCommand } from './seed.js';
+import { sweepCommand } from './sweep.js';
 
 /** Every `vigie` command, in the order `vigie --help` lists them. */
-export const commands: Command[] = [migrateCommand, seedCommand, auditCommand, lintCommand, doctorCommand];
+export const commands: Command[] = [migrateCommand, seedCommand, auditCommand, lintCommand, doctorCommand, sweepCommand, alertsCommand];

@@ -1,0 +1,188 @@
+import type { ClientBase } from 'pg';
+import { RULES, type RuleFamily, type RuleSpec, type Thresholds } from './catalogue.js';
+
+/** What one evaluation looks at. */
+export type Scope =
+  /** One tank: its stock rules, plus the movement rules of these movements (from the events). */
+  | { kind: 'citerne'; citerneId: string; movementIds?: readonly string[] }
+  /** One cours de route. */
+  | { kind: 'cdr'; cdrId: string }
+  /** Everything (the sweep). */
+  | { kind: 'all' };
+
+export interface Finding {
+  check_code: string;
+  severity: 'CRITICAL' | 'WARN';
+  entity_type: string;
+  entity_id: string;
+  message_fr: string;
+  message_en: string;
+  payload: Record<string, unknown>;
+}
+
+export interface SyncAction {
+  alert_id: string;
+  check_code: string;
+  entity_id: string;
+  action: 'opened' | 'reopened' | 'still_open' | 'resolved';
+}
+
+export interface Coverage {
+  check_code: string;
+  /** null: every entity of the code. */
+  entity_ids: string[] | null;
+}
+
+export interface EvaluateOptions {
+  thresholds?: Thresholds;
+  /** Language of system_alerts.message (the payload carries both). */
+  lang?: 'fr' | 'en';
+  /** The outbox event behind this evaluation (time to detect). */
+  source?: { eventId: number; eventAt: string } | null;
+  /** Restrict to some rule codes. */
+  codes?: readonly string[];
+}
+
+export interface EvaluationResult {
+  findings: Finding[];
+  coverage: Coverage[];
+  actions: SyncAction[];
+  durationMs: number;
+}
+
+const UUID_RE = /^[0-9a-f-]{36}$/i;
+
+function selected(codes: readonly string[] | undefined, family: RuleFamily): RuleSpec[] {
+  return RULES.filter((r) => r.family === family && (!codes || codes.includes(r.code)));
+}
+
+async function family(client: ClientBase, sql: string, params: unknown[]): Promise<Finding[]> {
+  const { rows } = await client.query<Finding>(sql, params);
+  return rows;
+}
+
+/** Findings of one scope, and the coverage that lets absent findings auto-resolve. */
+export async function findScope(client: ClientBase, scope: Scope, opts: EvaluateOptions = {}): Promise<{ findings: Finding[]; coverage: Coverage[] }> {
+  const t = JSON.stringify(opts.thresholds ?? {});
+  const stock = selected(opts.codes, 'stock');
+  const movements = selected(opts.codes, 'movements');
+  const cdr = selected(opts.codes, 'cdr');
+  const codes = (list: RuleSpec[]) => list.map((r) => r.code);
+  const findings: Finding[] = [];
+  const coverage: Coverage[] = [];
+
+  if (scope.kind === 'all') {
+    await client.query('select vigie.stock_days_refresh()');
+    await client.query('select vigie.record_citerne_status()');
+    if (stock.length) findings.push(...(await family(client, 'select * from vigie.rules_stock(null, $1::jsonb, $2::text[])', [t, codes(stock)])));
+    if (movements.length)
+      findings.push(...(await family(client, 'select * from vigie.rules_movements(null, null, $1::jsonb, $2::text[])', [t, codes(movements)])));
+    if (cdr.length) findings.push(...(await family(client, 'select * from vigie.rules_cdr(null, $1::jsonb, $2::text[])', [t, codes(cdr)])));
+    for (const r of [...stock, ...movements, ...cdr]) coverage.push({ check_code: r.code, entity_ids: null });
+    return { findings, coverage };
+  }
+
+  if (scope.kind === 'cdr') {
+    if (cdr.length) findings.push(...(await family(client, 'select * from vigie.rules_cdr($1::uuid, $2::jsonb, $3::text[])', [scope.cdrId, t, codes(cdr)])));
+    for (const r of cdr) coverage.push({ check_code: r.code, entity_ids: [scope.cdrId] });
+    return { findings, coverage };
+  }
+
+  const c = scope.citerneId;
+  const ids = [...new Set(scope.movementIds ?? [])].filter((id) => UUID_RE.test(id));
+  await client.query('select vigie.stock_days_refresh()');
+  if (ids.length) await client.query('select vigie.stock_days_touch($1::uuid[])', [ids]);
+  await client.query('select vigie.record_citerne_status($1::uuid)', [c]);
+  if (stock.length) findings.push(...(await family(client, 'select * from vigie.rules_stock($1::uuid, $2::jsonb, $3::text[])', [c, t, codes(stock)])));
+  if (movements.length && ids.length)
+    findings.push(...(await family(client, 'select * from vigie.rules_movements($1::uuid[], null, $2::jsonb, $3::text[])', [ids, t, codes(movements)])));
+
+  const keys = await client.query<{ m: string; p: string }>(
+    "select vigie.stock_key($1::uuid, 'MONALUXE')::text as m, vigie.stock_key($1::uuid, 'PARTENAIRE')::text as p",
+    [c],
+  );
+  const ownerKeys = [keys.rows[0]?.m, keys.rows[0]?.p].filter((k): k is string => typeof k === 'string');
+  // Movement-keyed rules of a tank-wide evaluation cover every open alert on that tank's movements.
+  const tankWide = stock.filter((r) => r.key === 'movement').map((r) => r.code);
+  const open = tankWide.length
+    ? (await client.query<{ check_code: string; entity_id: string }>('select * from vigie.open_alerts_of_citerne($1::uuid, $2::text[])', [c, tankWide])).rows
+    : [];
+  for (const r of stock) {
+    if (r.key === 'citerne') coverage.push({ check_code: r.code, entity_ids: [c] });
+    else if (r.key === 'citerne_owner') coverage.push({ check_code: r.code, entity_ids: ownerKeys });
+    else coverage.push({ check_code: r.code, entity_ids: open.filter((o) => o.check_code === r.code).map((o) => o.entity_id) });
+  }
+  if (ids.length) for (const r of movements) coverage.push({ check_code: r.code, entity_ids: ids });
+  return { findings, coverage };
+}
+
+/** What sync_alerts receives: the configured language in message, both in the payload, and the source event. */
+export function toAlertRows(findings: readonly Finding[], opts: EvaluateOptions): Array<Record<string, unknown>> {
+  const lang = opts.lang ?? 'fr';
+  const vigie = opts.source ? { event_id: opts.source.eventId, event_at: opts.source.eventAt } : { event_id: null, event_at: null };
+  return findings.map((f) => ({
+    check_code: f.check_code,
+    severity: f.severity,
+    entity_type: f.entity_type,
+    entity_id: f.entity_id,
+    message: lang === 'en' ? f.message_en : f.message_fr,
+    payload: { ...f.payload, message_fr: f.message_fr, message_en: f.message_en, vigie },
+  }));
+}
+
+/** Applies findings and coverage to public.system_alerts (vigie.sync_alerts). */
+export async function syncAlerts(client: ClientBase, findings: readonly Finding[], coverage: readonly Coverage[], opts: EvaluateOptions = {}): Promise<SyncAction[]> {
+  if (findings.length === 0 && coverage.every((c) => c.entity_ids !== null && c.entity_ids.length === 0)) return [];
+  const { rows } = await client.query<SyncAction>('select * from vigie.sync_alerts($1::jsonb, $2::jsonb)', [
+    JSON.stringify(toAlertRows(findings, opts)),
+    JSON.stringify(coverage),
+  ]);
+  return rows;
+}
+
+/** The gate between scoped evaluations (shared) and the sweep (exclusive). */
+export const EVAL_GATE_SQL = "hashtext('vigie:eval-gate')";
+
+/**
+ * Evaluates one scope and syncs its alerts. Runs inside the caller's
+ * transaction (with the coalescing bookkeeping); waits while a sweep runs.
+ */
+export async function evaluateScope(client: ClientBase, scope: Scope, opts: EvaluateOptions = {}): Promise<EvaluationResult> {
+  const t0 = performance.now();
+  await client.query(`select pg_advisory_xact_lock_shared(${EVAL_GATE_SQL})`);
+  const { findings, coverage } = await findScope(client, scope, opts);
+  const actions = await syncAlerts(client, findings, coverage, opts);
+  return { findings, coverage, actions, durationMs: performance.now() - t0 };
+}
+
+/**
+ * The full re-check: every rule over everything, then reconciliation (gone
+ * findings auto-resolve). One transaction; scoped evaluations wait for it,
+ * so a sweep's older reading never overwrites a fresher scoped result. The
+ * client must not be in a transaction. `full` also rebuilds the cache of
+ * closed-day stock totals from scratch.
+ */
+export async function sweep(client: ClientBase, opts: EvaluateOptions & { full?: boolean } = {}): Promise<EvaluationResult> {
+  const t0 = performance.now();
+  await client.query('begin');
+  try {
+    await client.query(`select pg_advisory_xact_lock(${EVAL_GATE_SQL})`);
+    if (opts.full) await client.query('select vigie.stock_days_refresh(true)');
+    const { findings, coverage } = await findScope(client, { kind: 'all' }, opts);
+    const actions = await syncAlerts(client, findings, coverage, { ...opts, source: null });
+    await client.query('commit');
+    return { findings, coverage, actions, durationMs: performance.now() - t0 };
+  } catch (err) {
+    await client.query('rollback').catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Due times of a CDR's deadline rules (CDR_ARRIVE_STALE, CDR_BLOCKED). */
+export async function cdrDeadlines(client: ClientBase, cdrId: string, thresholds: Thresholds = {}): Promise<Array<{ checkCode: string; dueAt: Date }>> {
+  const { rows } = await client.query<{ check_code: string; due_at: Date }>('select * from vigie.cdr_deadlines($1::uuid, $2::jsonb)', [
+    cdrId,
+    JSON.stringify(thresholds),
+  ]);
+  return rows.map((r) => ({ checkCode: r.check_code, dueAt: r.due_at }));
+}

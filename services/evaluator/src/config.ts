@@ -1,0 +1,32 @@
+import { ConfigError, type Env, baseFields, envVar, httpFields, loadConfig, optional, redisFields, withDefault } from '@vigie/config';
+import { ThresholdError, type Thresholds, thresholdsFromEnv } from '@vigie/rules';
+import { z } from 'zod';
+
+export const evaluatorShape = {
+  ...baseFields,
+  ...redisFields,
+  ...httpFields(8082),
+  VIGIE_SWEEP_INTERVAL_MS: envVar(withDefault(z.coerce.number().int().min(1_000).max(86_400_000), 300_000), {
+    fix: 'VIGIE_SWEEP_INTERVAL_MS=300000 (5 minutes ; entre 1000 et 86400000)',
+  }),
+  VIGIE_EVAL_CONCURRENCY: envVar(withDefault(z.coerce.number().int().min(1).max(64), 8), { fix: 'VIGIE_EVAL_CONCURRENCY=8 (1 à 64)' }),
+  VIGIE_RULES: envVar(optional(z.string()), { fix: 'VIGIE_RULES={"RECEPTION_ECART_15C":{"max_ratio":0.05}} (voir docs/rules.md)' }),
+};
+
+export type EvaluatorConfig = ReturnType<typeof loadConfig<typeof evaluatorShape>> & { thresholds: Thresholds };
+
+/** The evaluator's configuration; rule thresholds from VIGIE_RULES and VIGIE_RULE_<CODE>_<PARAM>. */
+export function loadEvaluatorConfig(env: Env): EvaluatorConfig {
+  const cfg = loadConfig(evaluatorShape, env);
+  try {
+    return Object.assign(cfg, { thresholds: thresholdsFromEnv(env) });
+  } catch (err) {
+    if (err instanceof ThresholdError) {
+      const variable = err.message.split(' ')[0] ?? 'VIGIE_RULES';
+      throw new ConfigError(`configuration invalide : ${err.message}`, [
+        { variable, problem: err.message, fix: 'VIGIE_RULE_<CODE>_<SEUIL>=<nombre> ou VIGIE_RULES=<JSON> (voir docs/rules.md)' },
+      ]);
+    }
+    throw err;
+  }
+}
