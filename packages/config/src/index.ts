@@ -15,5 +15,5 @@ export {
   withDefault,
   type VarMeta,
 } from './fields.js';
-export { loadConfig, loadConfigOrExit, redacted, scrub, secretValues, type Env } from './load.js';
+export { configOrExit, loadConfig, redacted, scrub, secretValues, type Env } from './load.js';
 export { readBuildRelease } from './release.js';

@@ -81,14 +81,9 @@ export function loadConfig<S extends z.ZodRawShape>(
  * The service entry points' way in: on a bad environment, print one line on
  * stderr and exit with code 78 (EX_CONFIG).
  */
-export function loadConfigOrExit<S extends z.ZodRawShape>(
-  service: string,
-  shape: S,
-  env: Env,
-  refine?: (cfg: z.infer<z.ZodObject<S>>) => Array<{ variable: string; problem: string; fix: string }>,
-): ReturnType<typeof loadConfig<S>> {
+export function configOrExit<T>(service: string, load: () => T): T {
   try {
-    return loadConfig(shape, env, refine);
+    return load();
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`vigie-${service}: ${err.message}\n`);

@@ -60,6 +60,13 @@ export const jobs = {
     attempts: 3,
     backoffMs: 5_000,
   },
+  /** The /smoke canary's last stage: delivered to a null sink, never to people. */
+  'notify.canary': {
+    queue: QUEUES.notify,
+    schema: z.object({ canaryId: z.string().uuid(), eventId: z.number().int().positive() }),
+    attempts: 3,
+    backoffMs: 200,
+  },
   /** A digest for one period. jobId = `digest-<kind>-<period key>`. */
   'notify.digest': {
     queue: QUEUES.notify,

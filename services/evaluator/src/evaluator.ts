@@ -45,6 +45,7 @@ export class Evaluator {
 
   /** One outbox event (job event.process). Always ends with the event marked processed. */
   async processEvent(eventId: number, kind: string, scope: string | null): Promise<EventOutcome> {
+    if (kind === 'canary.ping') return this.passCanary(eventId);
     const target = EVALUATED[kind];
     if (!target || !scope) {
       await this.pool.query('update vigie.outbox set processed_at = clock_timestamp() where id = $1 and processed_at is null', [eventId]);
@@ -54,6 +55,26 @@ export class Evaluator {
     const outcome = await this.evaluateEventScope(eventId, scope);
     if (outcome === 'evaluated' && target === 'cdr') await this.scheduleDeadlines(scope.slice('cdr:'.length));
     return outcome;
+  }
+
+  /** The /smoke canary's evaluator stage: stamp it and hand it to the notifier. */
+  private async passCanary(eventId: number): Promise<EventOutcome> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('begin');
+      const { rows } = await client.query<{ entity_id: string }>(
+        "update vigie.outbox set processed_at = clock_timestamp() where id = $1 and processed_at is null and kind = 'canary.ping' returning entity_id",
+        [eventId],
+      );
+      if (rows[0]) await client.query('select vigie.canary_evaluated($1::uuid)', [rows[0].entity_id]);
+      await client.query('commit');
+      return 'acknowledged';
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
   }
 
   /**

@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { ListenerConfig } from './config.js';
 import type { ListenerRuntime } from './runtime.js';
+import { smokeRoutes } from './smoke.js';
 
 export interface ListenerDeps {
   pool: pg.Pool;
@@ -68,5 +69,6 @@ export async function buildApp(cfg: ListenerConfig, deps: ListenerDeps): Promise
     checks: readinessChecks(deps),
     scrub: deps.scrub,
   });
+  await app.register(smokeRoutes, { pool: deps.pool, release: cfg.APP_RELEASE, timeoutMs: cfg.VIGIE_SMOKE_TIMEOUT_MS });
   return app;
 }

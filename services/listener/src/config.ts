@@ -19,6 +19,9 @@ export const listenerShape = {
   VIGIE_REDISPATCH_AFTER_S: envVar(withDefault(z.coerce.number().int().min(10).max(86_400), 120), {
     fix: 'VIGIE_REDISPATCH_AFTER_S=120',
   }),
+  VIGIE_SMOKE_TIMEOUT_MS: envVar(withDefault(z.coerce.number().int().min(200).max(60_000), 5_000), {
+    fix: 'VIGIE_SMOKE_TIMEOUT_MS=5000',
+  }),
   VIGIE_OUTBOX_RETENTION_DAYS: envVar(withDefault(z.coerce.number().int().min(1).max(365), 7), {
     fix: 'VIGIE_OUTBOX_RETENTION_DAYS=7',
   }),

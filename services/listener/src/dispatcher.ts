@@ -7,6 +7,7 @@ import type { ListenerMetrics } from './metrics.js';
 interface OutboxRow {
   id: number;
   kind: string;
+  entity_id: string;
   scope: string | null;
   payload: { transition_id?: number };
 }
@@ -19,6 +20,9 @@ export function toJob(row: OutboxRow): TypedJob {
       data: { transitionId: row.payload.transition_id, eventId: row.id },
       opts: { jobId: jobId('tr', row.payload.transition_id) },
     };
+  }
+  if (row.kind === 'canary.notify') {
+    return { name: 'notify.canary', data: { canaryId: row.entity_id, eventId: row.id }, opts: { jobId: jobId('canary', row.id) } };
   }
   return { name: 'event.process', data: { eventId: row.id, kind: row.kind, scope: row.scope }, opts: { jobId: jobId('evt', row.id) } };
 }
@@ -72,7 +76,7 @@ export class OutboxDispatcher {
     try {
       await client.query('begin');
       const { rows } = await client.query<OutboxRow>(
-        `select id, kind, scope, payload from vigie.outbox
+        `select id, kind, entity_id, scope, payload from vigie.outbox
           where dispatched_at is null order by id limit $1 for update skip locked`,
         [this.opts.batchSize],
       );
@@ -118,7 +122,7 @@ export class OutboxDispatcher {
     let after = 0;
     for (;;) {
       const { rows } = await this.pool.query<OutboxRow>(
-        `select id, kind, scope, payload from vigie.outbox
+        `select id, kind, entity_id, scope, payload from vigie.outbox
           where processed_at is null and dispatched_at is not null
             and dispatched_at < clock_timestamp() - make_interval(secs => $1) and id > $2
           order by id limit $3`,

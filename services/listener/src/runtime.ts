@@ -1,5 +1,5 @@
 import type { Logger } from '@vigie/logger';
-import type { Producer } from '@vigie/queue';
+import { type Producer, QUEUES } from '@vigie/queue';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import { OutboxDispatcher } from './dispatcher.js';
@@ -31,7 +31,7 @@ export class ListenerRuntime {
   constructor(
     private readonly pool: pg.Pool,
     redis: Redis,
-    producer: Producer,
+    private readonly producer: Producer,
     private readonly opts: ListenerRuntimeOptions,
     private readonly log: Logger,
     private readonly metrics: ListenerMetrics,
@@ -102,6 +102,11 @@ export class ListenerRuntime {
       const every = (ms: number) => this.ticks % Math.max(1, Math.round(ms / this.opts.pollIntervalMs)) === 0;
       if (every(15_000)) {
         await this.dispatcher.redispatch();
+        for (const q of Object.values(QUEUES)) {
+          const d = await this.producer.depth(q);
+          for (const state of ['waiting', 'active', 'delayed'] as const) this.metrics.queueDepth.set({ queue: q, state }, d[state]);
+          this.metrics.queueOldestWaiting.set({ queue: q }, (d.oldestWaitingMs ?? 0) / 1000);
+        }
         const { rows } = await this.pool.query<{ n: number }>('select count(*)::int as n from vigie.trigger_failures where acknowledged_at is null');
         this.metrics.triggerFailures.set(rows[0]?.n ?? 0);
       }
