@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type pg from 'pg';
 import type { ListenerConfig } from './config.js';
+import { ingestRoutes } from './ingest.js';
 import type { ListenerRuntime } from './runtime.js';
 import { smokeRoutes } from './smoke.js';
 
@@ -70,5 +71,12 @@ export async function buildApp(cfg: ListenerConfig, deps: ListenerDeps): Promise
     scrub: deps.scrub,
   });
   await app.register(smokeRoutes, { pool: deps.pool, release: cfg.APP_RELEASE, timeoutMs: cfg.VIGIE_SMOKE_TIMEOUT_MS });
+  await app.register(ingestRoutes, {
+    token: cfg.VIGIE_INGEST_TOKEN,
+    pool: deps.pool,
+    maxBatch: cfg.VIGIE_INGEST_MAX_BATCH,
+    maxBodyBytes: cfg.VIGIE_INGEST_MAX_BODY_BYTES,
+    ratePerMinute: cfg.VIGIE_INGEST_RATE_PER_MIN,
+  });
   return app;
 }

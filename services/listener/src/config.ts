@@ -13,6 +13,15 @@ export const listenerShape = {
     fix: 'VIGIE_INGEST_TOKEN=<jeton aléatoire de 32 caractères ou plus, ex. openssl rand -hex 32>',
     secret: true,
   }),
+  VIGIE_INGEST_MAX_BATCH: envVar(withDefault(z.coerce.number().int().min(1).max(10_000), 500), {
+    fix: 'VIGIE_INGEST_MAX_BATCH=500 (événements par lot, entre 1 et 10000)',
+  }),
+  VIGIE_INGEST_MAX_BODY_BYTES: envVar(withDefault(z.coerce.number().int().min(1_024).max(10_485_760), 1_048_576), {
+    fix: 'VIGIE_INGEST_MAX_BODY_BYTES=1048576 (taille maximale du corps, entre 1024 et 10485760 octets)',
+  }),
+  VIGIE_INGEST_RATE_PER_MIN: envVar(withDefault(z.coerce.number().int().min(1).max(100_000), 600), {
+    fix: 'VIGIE_INGEST_RATE_PER_MIN=600 (requêtes par minute et par adresse cliente)',
+  }),
   VIGIE_POLL_INTERVAL_MS: envVar(withDefault(z.coerce.number().int().min(200).max(60_000), 2_000), {
     fix: 'VIGIE_POLL_INTERVAL_MS=2000 (entre 200 et 60000)',
   }),
