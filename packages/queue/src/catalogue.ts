@@ -46,14 +46,14 @@ export const jobs = {
     attempts: 12,
     backoffMs: 1_000,
   },
-  /** A batched group of the same rule's alerts during a storm. */
+  /** Flush of a storm group (vigie.notify_groups) at the end of its window. groupKey = the group id; jobId = `grp-<group id>`. */
   'notify.group': {
     queue: QUEUES.notify,
     schema: z.object({ groupKey: z.string().min(1).max(200) }),
     attempts: 12,
     backoffMs: 1_000,
   },
-  /** Reminder / digest / housekeeping tick of the notifier. */
+  /** The notifier's periodic tick (job scheduler `notify-tick`): reminders, due digests, overdue groups, lost jobs. */
   'notify.tick': {
     queue: QUEUES.notify,
     schema: z.object({ reason: z.enum(['schedule', 'manual']) }),
@@ -67,7 +67,10 @@ export const jobs = {
     attempts: 3,
     backoffMs: 200,
   },
-  /** A digest for one period. jobId = `digest-<kind>-<period key>`. */
+  /**
+   * A digest for one period. periodKey: `2026-11-23` (daily) or `W2026-11-23` (weekly), the local date the
+   * period ends on; any other key is a manual digest up to now. jobId = `digest-<kind>-<period key>`.
+   */
   'notify.digest': {
     queue: QUEUES.notify,
     schema: z.object({ period: z.enum(['daily', 'weekly']), periodKey: z.string().min(1).max(40), force: z.boolean().default(false) }),
