@@ -74,7 +74,7 @@ export function startService(name: string, env: Record<string, string>): ChildPr
 }
 
 export async function killHard(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
   const exited = new Promise((r) => proc.once('exit', r));
   proc.kill('SIGKILL');
   await exited;

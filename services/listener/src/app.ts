@@ -70,7 +70,12 @@ export async function buildApp(cfg: ListenerConfig, deps: ListenerDeps): Promise
     checks: readinessChecks(deps),
     scrub: deps.scrub,
   });
-  await app.register(smokeRoutes, { pool: deps.pool, release: cfg.APP_RELEASE, timeoutMs: cfg.VIGIE_SMOKE_TIMEOUT_MS });
+  await app.register(smokeRoutes, {
+    pool: deps.pool,
+    release: cfg.APP_RELEASE,
+    timeoutMs: cfg.VIGIE_SMOKE_TIMEOUT_MS,
+    minIntervalMs: cfg.VIGIE_SMOKE_MIN_INTERVAL_MS,
+  });
   await app.register(ingestRoutes, {
     token: cfg.VIGIE_INGEST_TOKEN,
     pool: deps.pool,

@@ -31,6 +31,9 @@ export const listenerShape = {
   VIGIE_SMOKE_TIMEOUT_MS: envVar(withDefault(z.coerce.number().int().min(200).max(60_000), 5_000), {
     fix: 'VIGIE_SMOKE_TIMEOUT_MS=5000',
   }),
+  VIGIE_SMOKE_MIN_INTERVAL_MS: envVar(withDefault(z.coerce.number().int().min(100).max(3_600_000), 10_000), {
+    fix: 'VIGIE_SMOKE_MIN_INTERVAL_MS=10000 (un nouveau canari au plus toutes les 10 s)',
+  }),
   VIGIE_OUTBOX_RETENTION_DAYS: envVar(withDefault(z.coerce.number().int().min(1).max(365), 7), {
     fix: 'VIGIE_OUTBOX_RETENTION_DAYS=7',
   }),
