@@ -13,8 +13,11 @@ say() { printf '\033[1m▸ %s\033[0m\n' "$*"; }
 ensure_deps() {
   local stamp=node_modules/.vigie-lock
   if [ ! -d node_modules ] || ! cmp -s package-lock.json "$stamp" 2>/dev/null; then
-    say "Installation des dépendances (npm ci)"
-    npm ci --no-audit --no-fund --loglevel=error
+    # `npm install` with the committed lock installs exactly the locked
+    # versions. Not `npm ci`: this npm writes lockfiles without the other
+    # platforms' optional binaries (biome, turbo) and `npm ci` then refuses them.
+    say "Installation des dépendances (versions du package-lock.json)"
+    npm install --no-audit --no-fund --loglevel=error
     cp package-lock.json "$stamp"
   fi
   export PATH="$ROOT/node_modules/.bin:$PATH"

@@ -141,8 +141,8 @@ try {
   const head = sh('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
   console.log(`Exercice de retour arrière : N = ${sha} (infra/release/previous), N+1 = ${head} (cette copie)`);
   sh('git', ['-C', root, 'worktree', 'add', '--detach', worktree, sha]);
-  console.log('  construction de N (npm ci + build)…');
-  sh('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: worktree, stdio: ['ignore', 'ignore', 'pipe'] });
+  console.log('  construction de N (npm install du lock de N + build)…');
+  sh('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: worktree, stdio: ['ignore', 'ignore', 'pipe'] });
   sh('npm', ['run', 'build', '--silent'], { cwd: worktree, env: { ...process.env, APP_RELEASE: `N-${sha}` }, stdio: ['ignore', 'ignore', 'pipe'] });
   step('N construite', true, sha);
 
