@@ -8,4 +8,14 @@ say "Analyse statique (biome) et lint des migrations"
 npx biome lint packages services test --diagnostic-level=error
 node packages/cli/dist/bin.js lint migrations infra/vigie/migrations
 say "Tests (PostgreSQL et Redis réels)"
-exec npx vitest run "$@"
+mkdir -p .vigie
+set +e
+npx vitest run --reporter=default --reporter=json --outputFile.json=.vigie/test-results.json "$@"
+code=$?
+set -e
+# One plain closing line for CI: "N passed, N failed".
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".vigie/test-results.json", "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' || true
+exit $code
