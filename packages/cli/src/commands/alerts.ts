@@ -51,12 +51,25 @@ export const alertsCommand: Command = {
         ctx.err(en ? `vigie alerts: unknown user "${values.by}" (profils / auth.users).` : `vigie alerts : utilisateur « ${values.by} » inconnu (profils / auth.users).`);
         return 1;
       }
-      const res = await client.query<{ id: string; status: string }>('select * from vigie.act_on_alert($1::uuid, $2, $3::uuid, $4)', [
-        id,
-        sub === 'ack' ? 'ACK' : 'RESOLVE',
-        actor,
-        values.note ?? null,
-      ]);
+      const res = await client
+        .query<{ id: string; status: string }>('select * from vigie.act_on_alert($1::uuid, $2, $3::uuid, $4)', [
+          id,
+          sub === 'ack' ? 'ACK' : 'RESOLVE',
+          actor,
+          values.note ?? null,
+        ])
+        .catch((err: { code?: string; message?: string }) => {
+          if (err.code !== '42501') throw err;
+          return { rows: [], refused: String(err.message).replace(/^VIGIE_ACTOR_NOT_ALLOWED: /, '') };
+        });
+      if ('refused' in res) {
+        ctx.err(
+          en
+            ? `vigie alerts: refused — only admin and directeur may ${sub} an alert (ML_PP governance).`
+            : `vigie alerts : refusé — ${res.refused}.`,
+        );
+        return 1;
+      }
       if (!res.rows[0]) {
         ctx.err(
           en
