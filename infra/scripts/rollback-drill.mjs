@@ -33,7 +33,7 @@ const steps = [];
 const procs = new Set();
 
 function sh(cmd, args, opts = {}) {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts }).trim();
+  return (execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts }) ?? '').trim();
 }
 function step(name, ok, detail = '') {
   steps.push({ name, ok, detail });
@@ -136,6 +136,7 @@ function cli(checkout, args) {
 const worktree = mkdtempSync(join(tmpdir(), 'vigie-release-n-'));
 const admin = new pg.Client({ connectionString: adminBase });
 let failed = false;
+let adminConnected = false;
 try {
   const sha = sh('git', ['-C', root, 'rev-parse', '--short', previous]);
   const head = sh('git', ['-C', root, 'rev-parse', '--short', 'HEAD']);
@@ -147,6 +148,7 @@ try {
   step('N construite', true, sha);
 
   await admin.connect();
+  adminConnected = true;
   await admin.query(`drop database if exists ${dbName}`);
   await admin.query(`create database ${dbName}`);
   cli(worktree, ['migrate']);
@@ -183,8 +185,8 @@ try {
     } catch {
       rmSync(worktree, { recursive: true, force: true });
     }
-    await admin.query(`drop database if exists ${dbName} with (force)`).catch(() => undefined);
+    if (adminConnected) await admin.query(`drop database if exists ${dbName} with (force)`).catch(() => undefined);
   }
-  await admin.end().catch(() => undefined);
+  if (adminConnected) await admin.end().catch(() => undefined);
 }
 process.exit(failed ? 1 : 0);
