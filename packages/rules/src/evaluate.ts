@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ClientBase } from 'pg';
 import { RULES, type RuleFamily, type RuleSpec, type Thresholds } from './catalogue.js';
 
@@ -33,6 +34,23 @@ export interface Coverage {
   entity_ids: string[] | null;
 }
 
+/**
+ * Which rules of a tank's evaluation run (a CDR scope and the sweep always
+ * run everything):
+ *   fast    — the movement rules of the scope's events and the book-stock
+ *             rules: a few milliseconds whatever the history's length, so an
+ *             anomalous movement is in system_alerts right after its write;
+ *   history — the stock-history rules (STOCK_DRIFT, JOURNAL_MISSING,
+ *             SORTIE_STOCK_INSUFFISANT), which read the tank's whole timeline;
+ *   all     — both, in one pass.
+ * A fast phase then a history phase, each synced on its own, give exactly
+ * the findings and coverage of one `all` pass.
+ */
+export type Phase = 'fast' | 'history' | 'all';
+
+/** The stock family's rules that read the whole stock history (vigie.rules_stock's `want_hist`). */
+export const HISTORY_RULES: ReadonlySet<string> = new Set(['STOCK_DRIFT', 'JOURNAL_MISSING', 'SORTIE_STOCK_INSUFFISANT']);
+
 export interface EvaluateOptions {
   thresholds?: Thresholds;
   /** Language of system_alerts.message (the payload carries both). */
@@ -41,6 +59,21 @@ export interface EvaluateOptions {
   source?: { eventId: number; eventAt: string } | null;
   /** Restrict to some rule codes. */
   codes?: readonly string[];
+  /** A tank's rules in one pass or in two (see Phase). Default `all`. */
+  phase?: Phase;
+  /**
+   * The sweep only: re-judge every movement with the movement rules (a
+   * routine sweep re-judges the recent, adjusted and alerted ones; see
+   * vigie.sweep_movement_ids), and rebuild the cache of closed days.
+   */
+  full?: boolean;
+  /**
+   * Record the tank's statut changes from its citerne.changed events first
+   * (CITERNE_INACTIVE_USED reads them). Default true; an evaluation whose
+   * events hold no citerne.changed may skip it (earlier ones were recorded by
+   * the evaluation that processed them).
+   */
+  recordStatus?: boolean;
 }
 
 export interface EvaluationResult {
@@ -51,6 +84,12 @@ export interface EvaluationResult {
 }
 
 const UUID_RE = /^[0-9a-f-]{36}$/i;
+
+/** vigie.stock_key(tank, owner), computed here: md5('CITERNE_STOCK:<tank>:<owner>')::uuid. */
+export function stockKey(citerneId: string, owner: string): string {
+  const h = createHash('md5').update(`CITERNE_STOCK:${citerneId.toLowerCase()}:${owner}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 
 function selected(codes: readonly string[] | undefined, family: RuleFamily): RuleSpec[] {
   return RULES.filter((r) => r.family === family && (!codes || codes.includes(r.code)));
@@ -73,12 +112,28 @@ export async function findScope(client: ClientBase, scope: Scope, opts: Evaluate
 
   if (scope.kind === 'all') {
     await client.query('select vigie.stock_days_refresh()');
+    // Movements not evaluated yet (their event is pending) may be back-dated or newly adjusted: re-fold their days first.
+    await client.query(
+      `select vigie.stock_days_touch(array(
+         select (case when o.kind = 'adjustment.created' then o.payload ->> 'mouvement_id' else o.entity_id end)::uuid
+           from vigie.outbox o
+          where o.processed_at is null and o.kind in ('reception.created', 'sortie.created', 'adjustment.created')))`,
+    );
     await client.query('select vigie.record_citerne_status()');
     if (stock.length) findings.push(...(await family(client, 'select * from vigie.rules_stock(null, $1::jsonb, $2::text[])', [t, codes(stock)])));
-    if (movements.length)
+    if (movements.length && opts.full) {
       findings.push(...(await family(client, 'select * from vigie.rules_movements(null, null, $1::jsonb, $2::text[])', [t, codes(movements)])));
+      for (const r of movements) coverage.push({ check_code: r.code, entity_ids: null });
+    } else if (movements.length) {
+      // Movements are immutable: a routine sweep re-judges only those whose verdict can have changed.
+      const { rows } = await client.query<{ ids: string[] }>('select vigie.sweep_movement_ids($1::text[]) as ids', [codes(movements)]);
+      const ids = rows[0]?.ids ?? [];
+      if (ids.length)
+        findings.push(...(await family(client, 'select * from vigie.rules_movements($1::uuid[], null, $2::jsonb, $3::text[])', [ids, t, codes(movements)])));
+      for (const r of movements) coverage.push({ check_code: r.code, entity_ids: ids });
+    }
     if (cdr.length) findings.push(...(await family(client, 'select * from vigie.rules_cdr(null, $1::jsonb, $2::text[])', [t, codes(cdr)])));
-    for (const r of [...stock, ...movements, ...cdr]) coverage.push({ check_code: r.code, entity_ids: null });
+    for (const r of [...stock, ...cdr]) coverage.push({ check_code: r.code, entity_ids: null });
     return { findings, coverage };
   }
 
@@ -90,29 +145,32 @@ export async function findScope(client: ClientBase, scope: Scope, opts: Evaluate
 
   const c = scope.citerneId;
   const ids = [...new Set(scope.movementIds ?? [])].filter((id) => UUID_RE.test(id));
-  await client.query('select vigie.stock_days_refresh()');
-  if (ids.length) await client.query('select vigie.stock_days_touch($1::uuid[])', [ids]);
-  await client.query('select vigie.record_citerne_status($1::uuid)', [c]);
-  if (stock.length) findings.push(...(await family(client, 'select * from vigie.rules_stock($1::uuid, $2::jsonb, $3::text[])', [c, t, codes(stock)])));
-  if (movements.length && ids.length)
-    findings.push(...(await family(client, 'select * from vigie.rules_movements($1::uuid[], null, $2::jsonb, $3::text[])', [ids, t, codes(movements)])));
+  const phase = opts.phase ?? 'all';
+  const stockNow = phase === 'all' ? stock : stock.filter((r) => HISTORY_RULES.has(r.code) === (phase === 'history'));
+  const movementsNow = phase === 'history' ? [] : movements;
+  if (stockNow.some((r) => HISTORY_RULES.has(r.code))) {
+    // The cached closed days: moved forward, and re-folded where a movement is back-dated or newly adjusted.
+    await client.query('select vigie.stock_days_refresh()');
+    if (ids.length) await client.query('select vigie.stock_days_touch($1::uuid[])', [ids]);
+  }
+  if (phase !== 'history' && (opts.recordStatus ?? true)) await client.query('select vigie.record_citerne_status($1::uuid)', [c]);
+  if (stockNow.length)
+    findings.push(...(await family(client, 'select * from vigie.rules_stock($1::uuid, $2::jsonb, $3::text[])', [c, t, codes(stockNow)])));
+  if (movementsNow.length && ids.length)
+    findings.push(...(await family(client, 'select * from vigie.rules_movements($1::uuid[], null, $2::jsonb, $3::text[])', [ids, t, codes(movementsNow)])));
 
-  const keys = await client.query<{ m: string; p: string }>(
-    "select vigie.stock_key($1::uuid, 'MONALUXE')::text as m, vigie.stock_key($1::uuid, 'PARTENAIRE')::text as p",
-    [c],
-  );
-  const ownerKeys = [keys.rows[0]?.m, keys.rows[0]?.p].filter((k): k is string => typeof k === 'string');
+  const ownerKeys = [stockKey(c, 'MONALUXE'), stockKey(c, 'PARTENAIRE')];
   // Movement-keyed rules of a tank-wide evaluation cover every open alert on that tank's movements.
-  const tankWide = stock.filter((r) => r.key === 'movement').map((r) => r.code);
+  const tankWide = stockNow.filter((r) => r.key === 'movement').map((r) => r.code);
   const open = tankWide.length
     ? (await client.query<{ check_code: string; entity_id: string }>('select * from vigie.open_alerts_of_citerne($1::uuid, $2::text[])', [c, tankWide])).rows
     : [];
-  for (const r of stock) {
+  for (const r of stockNow) {
     if (r.key === 'citerne') coverage.push({ check_code: r.code, entity_ids: [c] });
     else if (r.key === 'citerne_owner') coverage.push({ check_code: r.code, entity_ids: ownerKeys });
     else coverage.push({ check_code: r.code, entity_ids: open.filter((o) => o.check_code === r.code).map((o) => o.entity_id) });
   }
-  if (ids.length) for (const r of movements) coverage.push({ check_code: r.code, entity_ids: ids });
+  if (ids.length) for (const r of movementsNow) coverage.push({ check_code: r.code, entity_ids: ids });
   return { findings, coverage };
 }
 

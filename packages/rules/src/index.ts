@@ -14,9 +14,11 @@ export {
 } from './catalogue.js';
 export {
   EVAL_GATE_SQL,
+  HISTORY_RULES,
   cdrDeadlines,
   evaluateScope,
   findScope,
+  stockKey,
   sweep,
   syncAlerts,
   toAlertRows,
@@ -24,6 +26,7 @@ export {
   type EvaluateOptions,
   type EvaluationResult,
   type Finding,
+  type Phase,
   type Scope,
   type SyncAction,
 } from './evaluate.js';

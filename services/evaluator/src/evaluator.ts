@@ -1,6 +1,7 @@
 import type { Logger } from '@vigie/logger';
-import { type Producer, jobId } from '@vigie/queue';
-import { type Scope, type Thresholds, cdrDeadlines, evaluateScope, sweep } from '@vigie/rules';
+import { Coalescer, type Producer, jobId } from '@vigie/queue';
+import { type Phase, type Scope, type Thresholds, cdrDeadlines, evaluateScope, sweep } from '@vigie/rules';
+import { SECURITY_EVENT_KINDS, type SecuritySettings, handleSecurityEvent, securitySweep } from '@vigie/security';
 import type pg from 'pg';
 import type { EvaluatorMetrics } from './metrics.js';
 
@@ -16,45 +17,128 @@ interface OutboxEvent {
 export interface EvaluatorOptions {
   thresholds: Thresholds;
   lang: 'fr' | 'en';
+  security: SecuritySettings;
+  /**
+   * A tank's stock-history rules (its whole timeline) run at most this often;
+   * its movement and book-stock rules run for every event. 0: every event.
+   */
+  historyIntervalMs?: number;
+  /**
+   * Evaluations of one scope start at least this far apart in this process
+   * (default 15 ms): a quiet tank is evaluated at once, a busy one in batches
+   * of the events that arrived meanwhile.
+   */
+  lingerMs?: number;
 }
 
-/** Outbox kinds and what they call for. Security kinds are acknowledged until their rules exist. */
-const EVALUATED: Record<string, 'citerne' | 'cdr'> = {
-  'reception.created': 'citerne',
-  'sortie.created': 'citerne',
-  'adjustment.created': 'citerne',
-  'citerne.changed': 'citerne',
-  'cdr.created': 'cdr',
-  'cdr.status_changed': 'cdr',
-};
+/** Kinds judged by the security rules, one event at a time (jobs are coalesced, judgments never are). */
+const SECURITY_KINDS = new Set<string>(SECURITY_EVENT_KINDS.filter((k) => k !== 'alert.transition'));
 
 export type EventOutcome = 'evaluated' | 'coalesced' | 'acknowledged' | 'missing';
+
+/** The integrity evaluation a scope calls for, by its prefix. */
+function integrityTarget(scope: string | null): 'citerne' | 'cdr' | undefined {
+  if (scope?.startsWith('citerne:')) return 'citerne';
+  if (scope?.startsWith('cdr:')) return 'cdr';
+  return undefined;
+}
+
+const EVENT_COLUMNS = 'id, kind, entity_id, scope, payload, created_at';
+/** Events read per pass by one job of a key without integrity evaluation. */
+const PENDING_BATCH = 1_000;
 
 /**
  * The integrity side of event processing: coalesced, idempotent evaluations
  * that read current state, and the deadline jobs of time-based rules.
  */
 export class Evaluator {
+  /** When each scope's last evaluation started here (see EvaluatorOptions.lingerMs). */
+  private readonly lastStart = new Map<string, number>();
+
   constructor(
     private readonly pool: pg.Pool,
     private readonly producer: Producer,
     private readonly opts: EvaluatorOptions,
     private readonly log: Logger,
     private readonly metrics: EvaluatorMetrics,
+    /** The listener's job coalescing (null: every job is looked at alone, as in tests without Redis). */
+    private readonly coalescer: Coalescer | null = null,
   ) {}
 
-  /** One outbox event (job event.process). Always ends with the event marked processed. */
-  async processEvent(eventId: number, kind: string, scope: string | null): Promise<EventOutcome> {
+  /**
+   * One `event.process` job. The listener coalesces events into one job per
+   * key (the scope, else the kind; see Coalescer): a job covers every pending
+   * event of its key, and always ends with them marked processed.
+   */
+  async processEvent(eventId: number, kind: string, scope: string | null, opts: { history?: boolean } = {}): Promise<EventOutcome> {
     if (kind === 'canary.ping') return this.passCanary(eventId);
-    const target = EVALUATED[kind];
-    if (!target || !scope) {
-      await this.pool.query('update vigie.outbox set processed_at = clock_timestamp() where id = $1 and processed_at is null', [eventId]);
-      this.metrics.acknowledged.inc({ kind });
-      return 'acknowledged';
-    }
-    const outcome = await this.evaluateEventScope(eventId, scope);
+    const target = integrityTarget(scope);
+    if (!target || !scope) return this.processPending(kind, scope);
+    const outcome = await this.evaluateEventScope(eventId, scope, opts.history ?? false);
     if (outcome === 'evaluated' && target === 'cdr') await this.scheduleDeadlines(scope.slice('cdr:'.length));
     return outcome;
+  }
+
+  /**
+   * The pending events of a key without integrity evaluation (a kind without
+   * scope such as log_action.created, or a scope such as profil:<id>), under
+   * the key's lock: security kinds are judged one event at a time, in order;
+   * the others are acknowledged.
+   */
+  private async processPending(kind: string, scope: string | null): Promise<EventOutcome> {
+    const key = Coalescer.key(kind, scope);
+    const client = await this.pool.connect();
+    let judged = 0;
+    let acknowledged = 0;
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock(hashtext($1))', [key]);
+      // After the lock and before the read: what arrives from now on gets a job of its own.
+      await this.coalescer?.release(key);
+      for (;;) {
+        const { rows: events } = await client.query<OutboxEvent>(
+          scope === null
+            ? `select ${EVENT_COLUMNS} from vigie.outbox where processed_at is null and scope is null and kind = $1 order by id limit $2`
+            : `select ${EVENT_COLUMNS} from vigie.outbox where processed_at is null and scope = $1 order by id limit $2`,
+          [scope ?? kind, PENDING_BATCH],
+        );
+        const plain: number[] = [];
+        for (const e of events) {
+          if (SECURITY_KINDS.has(e.kind)) {
+            await this.judgeSecurity(e, true);
+            judged++;
+          } else plain.push(e.id);
+        }
+        if (plain.length) {
+          await client.query('update vigie.outbox set processed_at = clock_timestamp() where id = any($1::bigint[]) and processed_at is null', [plain]);
+          for (const e of events) if (!SECURITY_KINDS.has(e.kind)) this.metrics.acknowledged.inc({ kind: e.kind });
+          acknowledged += plain.length;
+        }
+        if (events.length < PENDING_BATCH) break;
+      }
+      await client.query('commit');
+    } catch (err) {
+      await client.query('rollback').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+    if (judged) return 'evaluated';
+    if (acknowledged) return 'acknowledged';
+    this.metrics.coalesced.inc();
+    return 'coalesced';
+  }
+
+  /**
+   * A security event: rules, journal and alerts in one transaction (idempotent:
+   * a replay finds its journal rows), then marked processed unless the
+   * integrity path owns that.
+   */
+  private async judgeSecurity(event: OutboxEvent, markProcessed: boolean): Promise<void> {
+    const t0 = performance.now();
+    const res = await handleSecurityEvent(this.pool, event, this.opts.security);
+    if (markProcessed) await this.pool.query('update vigie.outbox set processed_at = clock_timestamp() where id = $1 and processed_at is null', [event.id]);
+    this.record('security', 'event', performance.now() - t0, res.findings.map((f) => f.check_code));
   }
 
   /** The /smoke canary's evaluator stage: stamp it and hand it to the notifier. */
@@ -78,34 +162,60 @@ export class Evaluator {
   }
 
   /**
-   * Coalescing: under the scope's lock, an event already covered by an
-   * evaluation (processed) is skipped; otherwise every pending event of the
-   * scope visible now is covered by one evaluation that reads current state.
+   * Coalescing: under the scope's lock, every pending event of the scope
+   * visible now is covered by one evaluation that reads current state; a job
+   * that finds none (an earlier evaluation covered its events) is done.
    * Marking exactly the events seen (rather than "every id below a max")
    * keeps a slower transaction's event, committed later with a lower id,
    * from being skipped.
+   *
+   * A tank is evaluated in two transactions: its movement and book-stock
+   * rules first, under the scope's session lock, committed at once (an
+   * anomalous movement's alert does not wait for the history); then its
+   * stock-history rules, which mark the events processed, under a lock of
+   * their own — the next events' first phase does not wait for them. A crash
+   * in between replays the whole job; both phases are idempotent. The history phase runs at most
+   * every `historyIntervalMs` per tank: sooner, the events stay pending (the
+   * next job of the tank re-reads them) and a delayed job of the tank is due
+   * when the interval ends — Postgres still holds every pending event, so a
+   * lost delayed job delays the history rules, never loses an event.
    */
-  private async evaluateEventScope(eventId: number, scope: string): Promise<EventOutcome> {
+  private async evaluateEventScope(eventId: number, scope: string, forceHistory = false): Promise<EventOutcome> {
     const client = await this.pool.connect();
+    let held: string | null = scope;
+    const lock = async (key: string) => {
+      await client.query('select pg_advisory_lock(hashtext($1))', [key]);
+      held = key;
+    };
+    const unlock = async () => {
+      const key = held;
+      held = null;
+      if (key) await client.query('select pg_advisory_unlock(hashtext($1))', [key]);
+    };
     try {
-      await client.query('begin');
-      await client.query('select pg_advisory_xact_lock(hashtext($1))', [scope]);
-      const me = await client.query<{ processed: boolean }>('select processed_at is not null as processed from vigie.outbox where id = $1', [eventId]);
-      if (!me.rows[0]) {
-        await client.query('commit');
-        return 'missing';
-      }
-      if (me.rows[0].processed) {
-        await client.query('commit');
+      await client.query('select pg_advisory_lock(hashtext($1))', [scope]);
+    } catch (err) {
+      client.release(err as Error);
+      throw err;
+    }
+    try {
+      const wait = (this.lastStart.get(scope) ?? Number.NEGATIVE_INFINITY) + (this.opts.lingerMs ?? 15) - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (this.lastStart.size > 10_000) this.lastStart.clear();
+      this.lastStart.set(scope, performance.now());
+      // After the lock and before the read: what arrives from now on gets a job of its own.
+      await this.coalescer?.release(scope);
+      const { rows: batch } = await client.query<OutboxEvent>(
+        `select ${EVENT_COLUMNS} from vigie.outbox where scope = $1 and processed_at is null order by id`,
+        [scope],
+      );
+      const first = batch[0];
+      if (!first) {
         this.metrics.coalesced.inc();
         return 'coalesced';
       }
-      const { rows: batch } = await client.query<OutboxEvent>(
-        `select id, kind, entity_id, scope, payload, created_at from vigie.outbox
-          where scope = $1 and processed_at is null order by id`,
-        [scope],
-      );
-      const first = batch[0]!;
+      // adjustment.created is both a privileged action (security) and a stock movement (integrity).
+      for (const e of batch) if (SECURITY_KINDS.has(e.kind)) await this.judgeSecurity(e, false);
       const target: Scope = scope.startsWith('cdr:')
         ? { kind: 'cdr', cdrId: scope.slice(4) }
         : {
@@ -115,31 +225,115 @@ export class Evaluator {
               e.kind === 'adjustment.created' ? [String(e.payload.mouvement_id ?? '')] : e.kind === 'citerne.changed' ? [] : [e.entity_id],
             ),
           };
-      const res = await evaluateScope(client, target, {
+      const base = {
         thresholds: this.opts.thresholds,
         lang: this.opts.lang,
         source: { eventId: first.id, eventAt: first.created_at.toISOString() },
-      });
+        recordStatus: batch.some((e) => e.kind === 'citerne.changed'),
+      };
+      let phases: Phase[] = target.kind === 'citerne' ? ['fast', 'history'] : ['all'];
+      // The tank's delayed history job runs it whatever the clocks say (it would otherwise reschedule itself into its own id).
+      const historyIn = target.kind === 'citerne' && !forceHistory ? await this.historyDueIn(client, scope) : 0;
+      if (historyIn > 0) phases = ['fast'];
       const ids = batch.map((e) => e.id);
-      await client.query('update vigie.outbox set processed_at = clock_timestamp() where id = any($1::bigint[])', [ids]);
-      await client.query(
-        `insert into vigie.eval_scopes as s (scope, evaluated_upto, evaluations, events, last_evaluated_at)
-         values ($1, $2, 1, $3, clock_timestamp())
-         on conflict (scope) do update set evaluated_upto = greatest(s.evaluated_upto, excluded.evaluated_upto),
-           evaluations = s.evaluations + 1, events = s.events + excluded.events, last_evaluated_at = excluded.last_evaluated_at`,
-        [scope, Math.max(...ids), ids.length],
-      );
-      await client.query('commit');
-      this.record(target.kind, 'event', res.durationMs, res.findings.map((f) => f.check_code));
-      const changed = res.actions.filter((a) => a.action !== 'still_open');
-      if (changed.length) this.log.info({ scope, eventId, events: ids.length, changes: changed.map((a) => `${a.check_code}:${a.action}`) }, 'alertes mises à jour');
+      let durationMs = 0;
+      const findings: string[] = [];
+      const changed: string[] = [];
+      for (const [i, phase] of phases.entries()) {
+        if (phase === 'history') {
+          await unlock();
+          await lock(`${scope}#history`);
+        }
+        await client.query('begin');
+        try {
+          const res = await evaluateScope(client, target, { ...base, phase });
+          if (i === phases.length - 1 && historyIn === 0) {
+            await client.query('update vigie.outbox set processed_at = clock_timestamp() where id = any($1::bigint[]) and processed_at is null', [ids]);
+            await client.query(
+              `insert into vigie.eval_scopes as s (scope, evaluated_upto, evaluations, events, last_evaluated_at)
+               values ($1, $2, 1, $3, clock_timestamp())
+               on conflict (scope) do update set evaluated_upto = greatest(s.evaluated_upto, excluded.evaluated_upto),
+                 evaluations = s.evaluations + 1, events = s.events + excluded.events, last_evaluated_at = excluded.last_evaluated_at`,
+              [scope, Math.max(...ids), ids.length],
+            );
+          }
+          await client.query('commit');
+          durationMs += res.durationMs;
+          findings.push(...res.findings.map((f) => f.check_code));
+          const moved = res.actions.filter((a) => a.action !== 'still_open');
+          changed.push(...moved.map((a) => `${a.check_code}:${a.action}`));
+          if (moved.length) await this.handOver(client, moved.map((a) => a.alert_id));
+        } catch (err) {
+          await client.query('rollback').catch(() => undefined);
+          throw err;
+        }
+      }
+      this.record(target.kind, 'event', durationMs, findings);
+      if (changed.length) this.log.info({ scope, eventId, events: ids.length, changes: changed }, 'alertes mises à jour');
+      if (historyIn > 0) await this.historyLater(scope, first, historyIn);
+      else if (target.kind === 'citerne' && (this.opts.historyIntervalMs ?? 0) > 0) {
+        // Events that arrived while this history ran may have asked for the delayed job this very
+        // job stood for (same id, deduplicated): whoever runs the history schedules the next one.
+        const { rows } = await client.query<{ n: boolean }>('select exists (select 1 from vigie.outbox where scope = $1 and processed_at is null) as n', [scope]);
+        if (rows[0]?.n) await this.historyLater(scope, first, this.opts.historyIntervalMs ?? 0);
+      }
       return 'evaluated';
-    } catch (err) {
-      await client.query('rollback').catch(() => undefined);
-      throw err;
     } finally {
-      client.release();
+      try {
+        await unlock();
+        client.release();
+      } catch (err) {
+        // A connection that may still hold the lock is closed, never handed back to the pool.
+        client.release(err as Error);
+      }
     }
+  }
+
+  /**
+   * Hands the transitions just committed straight to the notifier, without
+   * waiting for the listener's next drain: the same notify.transition jobs,
+   * with the same job ids, that the listener adds when it drains their outbox
+   * events (BullMQ keeps one). Best effort: the outbox stays the way there.
+   */
+  private async handOver(client: pg.PoolClient, alertIds: string[]): Promise<void> {
+    try {
+      const { rows } = await client.query<{ id: string; transition_id: string }>(
+        `select id, payload ->> 'transition_id' as transition_id from vigie.outbox
+          where dispatched_at is null and processed_at is null and kind = 'alert.transition' and entity_id = any ($1::text[])`,
+        [alertIds],
+      );
+      const jobs = rows.flatMap((r) => {
+        const transitionId = Number(r.transition_id);
+        return Number.isSafeInteger(transitionId) && transitionId > 0
+          ? [{ name: 'notify.transition' as const, data: { transitionId, eventId: Number(r.id) }, opts: { jobId: jobId('tr', transitionId) } }]
+          : [];
+      });
+      if (jobs.length) await this.producer.addBulk(jobs);
+    } catch (err) {
+      this.log.debug({ err }, 'transmission directe au notificateur impossible : la boîte d’envoi s’en charge');
+    }
+  }
+
+  /** Job ids of the delayed history jobs (the handler tells the evaluator it is one). */
+  static readonly HISTORY_JOB_PREFIX = 'hist-';
+
+  /** A delayed job of the tank when its next history is due: one per tank and interval (the job id dedupes). */
+  private async historyLater(scope: string, first: OutboxEvent, delay: number): Promise<void> {
+    const bucket = Math.ceil((Date.now() + delay) / Math.max(1, this.opts.historyIntervalMs ?? 1));
+    await this.producer.add('event.process', { eventId: first.id, kind: first.kind, scope }, { delay, jobId: jobId('hist', scope, bucket) });
+  }
+
+  /** Milliseconds until a tank's next stock-history evaluation may run (0: now). */
+  private async historyDueIn(client: pg.PoolClient, scope: string): Promise<number> {
+    const interval = this.opts.historyIntervalMs ?? 0;
+    if (interval <= 0) return 0;
+    const { rows } = await client.query<{ age: number | null }>(
+      'select (extract(epoch from clock_timestamp() - last_evaluated_at) * 1000)::float8 as age from vigie.eval_scopes where scope = $1',
+      [scope],
+    );
+    const age = rows[0]?.age;
+    // Due within a few milliseconds: now (a delayed job for it would be all overhead).
+    return age === null || age === undefined || age >= interval - 10 ? 0 : Math.ceil(interval - age);
   }
 
   /** Delayed deadline.check jobs for a CDR's time-based rules, at their due time. */
@@ -194,6 +388,9 @@ export class Evaluator {
         this.metrics.sweeps.inc({ outcome: 'done' });
         const changed = res.actions.filter((a) => a.action !== 'still_open');
         this.log.info({ reason, durationMs: Math.round(res.durationMs), findings: res.findings.length, changes: changed.length }, 'balayage terminé');
+        // Security rules have their own coverage: the integrity sweep never resolves SEC_* alerts.
+        const sec = await securitySweep(this.pool, this.opts.security);
+        this.log.info({ reason, findings: sec.findings.length, journaled: sec.journaled }, 'balayage sécurité terminé');
         await this.refreshOpenAlerts();
         return true;
       } finally {

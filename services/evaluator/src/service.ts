@@ -4,7 +4,7 @@ import { createPool } from '@vigie/db';
 import { Registry } from '@vigie/health';
 import { Shutdown } from '@vigie/lifecycle';
 import { type Logger, createLogger } from '@vigie/logger';
-import { PermanentJobError, Producer, QUEUES, createRedis, createWorker } from '@vigie/queue';
+import { Coalescer, PermanentJobError, Producer, QUEUES, createRedis, createWorker } from '@vigie/queue';
 import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
@@ -41,13 +41,22 @@ export async function startEvaluator(cfg: EvaluatorConfig, opts: { logger?: Logg
   const workerRedis = createRedis(cfg.REDIS_URL, 'worker');
   workerRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis (workers) : erreur'));
   const producer = new Producer(redis, cfg.VIGIE_QUEUE_PREFIX);
-  const evaluator = new Evaluator(pool, producer, { thresholds: cfg.thresholds, lang: cfg.VIGIE_LANG }, logger, metrics);
+  const evaluator = new Evaluator(
+    pool,
+    producer,
+    { thresholds: cfg.thresholds, lang: cfg.VIGIE_LANG, security: cfg.security, historyIntervalMs: cfg.VIGIE_HISTORY_INTERVAL_MS },
+    logger,
+    metrics,
+    new Coalescer(redis, cfg.VIGIE_QUEUE_PREFIX),
+  );
 
   const events = createWorker(
     QUEUES.events,
     {
       'event.process': async (data, job) => {
-        const outcome = await evaluator.processEvent(data.eventId, data.kind, data.scope);
+        const outcome = await evaluator.processEvent(data.eventId, data.kind, data.scope, {
+          history: job.id?.startsWith(Evaluator.HISTORY_JOB_PREFIX) ?? false,
+        });
         logger.debug({ jobId: job.id, eventId: data.eventId, kind: data.kind, outcome }, 'événement traité');
         return outcome;
       },

@@ -1,10 +1,10 @@
-import { type Producer, type TypedJob, jobId } from '@vigie/queue';
+import { Coalescer, type Producer, type TypedJob, jobId } from '@vigie/queue';
 import type { Logger } from '@vigie/logger';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
 import type { ListenerMetrics } from './metrics.js';
 
-interface OutboxRow {
+export interface OutboxRow {
   id: number;
   kind: string;
   entity_id: string;
@@ -28,23 +28,65 @@ export function toJob(row: OutboxRow): TypedJob {
 }
 
 /**
+ * The jobs of a drained batch. Events for the evaluator are coalesced: one
+ * `event.process` job per coalescing key (scope, else kind) that has no job
+ * waiting yet — its handler reads every pending event of the key, so the
+ * events without a job of their own are covered by it (see Coalescer). The
+ * representative is the key's newest event of the batch. The smoke canary
+ * and the notifier's jobs stay one per event.
+ */
+export async function batchJobs(rows: readonly OutboxRow[], coalescer: Coalescer): Promise<{ jobs: TypedJob[]; claimed: Set<string>; coalesced: number }> {
+  const single: TypedJob[] = [];
+  const newest = new Map<string, OutboxRow>();
+  for (const r of rows) {
+    const job = toJob(r);
+    if (job.name !== 'event.process' || r.kind === 'canary.ping') {
+      single.push(job);
+      continue;
+    }
+    const key = Coalescer.key(r.kind, r.scope);
+    const seen = newest.get(key);
+    if (!seen || seen.id < r.id) newest.set(key, r);
+  }
+  const claimed = await coalescer.claim([...newest.keys()]);
+  const jobs = [...single, ...[...claimed].map((k) => toJob(newest.get(k)!))];
+  return { jobs, claimed, coalesced: rows.length - jobs.length };
+}
+
+/**
  * Moves outbox rows into BullMQ. Postgres is the source of truth: a row is
- * marked dispatched only after its job is in Redis, marked processed by the
- * consumer once handled. Rows dispatched but never processed (Redis wiped,
- * job lost) are dispatched again; the same job id makes that harmless.
+ * marked dispatched in the transaction that puts its job (or its key's
+ * waiting job) in Redis, marked processed by the consumer once handled. Rows
+ * dispatched but never processed (Redis wiped, job lost) are dispatched
+ * again, one job per row; the same job id makes that harmless.
  */
 export class OutboxDispatcher {
   private draining: Promise<number> | null = null;
   private again = false;
+  private lastPassAt = Number.NEGATIVE_INFINITY;
+  private readonly coalescer: Coalescer;
 
   constructor(
     private readonly pool: pg.Pool,
     private readonly producer: Producer,
     private readonly redis: Redis,
-    private readonly opts: { prefix: string; batchSize: number; redispatchAfterS: number; retentionDays: number },
+    private readonly opts: {
+      prefix: string;
+      batchSize: number;
+      redispatchAfterS: number;
+      retentionDays: number;
+      /**
+       * Passes start at least this far apart (default 4 ms): an idle outbox is
+       * drained at once, a busy one in batches (one pass per commit would cost
+       * a transaction and a Redis round trip per business write).
+       */
+      lingerMs?: number;
+    },
     private readonly log: Logger,
     private readonly metrics: ListenerMetrics,
-  ) {}
+  ) {
+    this.coalescer = new Coalescer(redis, opts.prefix);
+  }
 
   /** Drains until the outbox is empty. Concurrent calls coalesce into one extra pass. */
   drain(): Promise<number> {
@@ -57,6 +99,9 @@ export class OutboxDispatcher {
       try {
         do {
           this.again = false;
+          const wait = this.lastPassAt + (this.opts.lingerMs ?? 4) - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          this.lastPassAt = performance.now();
           for (;;) {
             const n = await this.drainBatch();
             total += n;
@@ -73,27 +118,31 @@ export class OutboxDispatcher {
 
   private async drainBatch(): Promise<number> {
     const client = await this.pool.connect();
+    let claimed = new Set<string>();
     try {
       await client.query('begin');
+      // Taken and marked in one statement; the commit below comes after Redis has the jobs.
       const { rows } = await client.query<OutboxRow>(
-        `select id, kind, entity_id, scope, payload from vigie.outbox
-          where dispatched_at is null order by id limit $1 for update skip locked`,
+        `update vigie.outbox o set dispatched_at = clock_timestamp(), dispatch_count = o.dispatch_count + 1
+          where o.id in (select id from vigie.outbox where dispatched_at is null order by id limit $1 for update skip locked)
+          returning o.id, o.kind, o.entity_id, o.scope, o.payload`,
         [this.opts.batchSize],
       );
       if (rows.length === 0) {
         await client.query('commit');
         return 0;
       }
-      await this.producer.addBulk(rows.map(toJob));
-      await client.query(
-        'update vigie.outbox set dispatched_at = clock_timestamp(), dispatch_count = dispatch_count + 1 where id = any($1::bigint[])',
-        [rows.map((r) => r.id)],
-      );
+      const batch = await batchJobs(rows, this.coalescer);
+      claimed = batch.claimed;
+      await this.producer.addBulk(batch.jobs);
       await client.query('commit');
       for (const r of rows) this.metrics.dispatched.inc({ kind: r.kind });
+      if (batch.coalesced) this.metrics.coalesced.inc(batch.coalesced);
       return rows.length;
     } catch (err) {
       await client.query('rollback').catch(() => undefined);
+      // The keys claimed for jobs that never made it must not hold back the next drain.
+      await this.coalescer.unclaim(claimed).catch(() => undefined);
       throw err;
     } finally {
       client.release();
