@@ -174,18 +174,30 @@ export async function findScope(client: ClientBase, scope: Scope, opts: Evaluate
   return { findings, coverage };
 }
 
+/**
+ * The rules' SQL formats numbers with the server's C locale (`-2,500.0`);
+ * French readers expect `-2 500,0`. Thousands separators become a narrow
+ * no-break space (as Intl's fr-FR does), then decimal points commas.
+ */
+export function frenchNumbers(text: string): string {
+  return text.replace(/(\d),(?=\d{3}(?!\d))/g, '$1\u202f').replace(/(\d)\.(\d)/g, '$1,$2');
+}
+
 /** What sync_alerts receives: the configured language in message, both in the payload, and the source event. */
 export function toAlertRows(findings: readonly Finding[], opts: EvaluateOptions): Array<Record<string, unknown>> {
   const lang = opts.lang ?? 'fr';
   const vigie = opts.source ? { event_id: opts.source.eventId, event_at: opts.source.eventAt } : { event_id: null, event_at: null };
-  return findings.map((f) => ({
-    check_code: f.check_code,
-    severity: f.severity,
-    entity_type: f.entity_type,
-    entity_id: f.entity_id,
-    message: lang === 'en' ? f.message_en : f.message_fr,
-    payload: { ...f.payload, message_fr: f.message_fr, message_en: f.message_en, vigie },
-  }));
+  return findings.map((f) => {
+    const messageFr = frenchNumbers(f.message_fr);
+    return {
+      check_code: f.check_code,
+      severity: f.severity,
+      entity_type: f.entity_type,
+      entity_id: f.entity_id,
+      message: lang === 'en' ? f.message_en : messageFr,
+      payload: { ...f.payload, message_fr: messageFr, message_en: f.message_en, vigie },
+    };
+  });
 }
 
 /** Applies findings and coverage to public.system_alerts (vigie.sync_alerts). */
