@@ -165,6 +165,28 @@ describe('the path back to RESOLVED', () => {
   });
 });
 
+describe('sortie corrections', () => {
+  it('SORTIE_ECART_15C resolves when an admin enters the stock delta that corrects the sortie', async () => {
+    await withDb('int_sortie_fix', async (c, app) => {
+      const injected = await injectAnomaly(c, 'SORTIE_ECART_15C');
+      await sweep(app);
+      const [row] = await alerts(c, 'SORTIE_ECART_15C');
+      expect(row?.status).toBe('OPEN');
+      const { rows } = await c.query('select volume_ambiant, coalesce(volume_15c, volume_corrige_15c) as v15 from public.sorties_produit where id = $1', [
+        injected.entityId,
+      ]);
+      const amb = Number(rows[0].volume_ambiant);
+      const v15 = Number(rows[0].v15);
+      // ML_PP's convention (v_stock_actuel adds the delta to stock): the real
+      // sortie at 15 °C was amb × 0.99, so the stock gets back v15 − amb × 0.99.
+      await insertAdjustment(c, { mouvementType: 'SORTIE', mouvementId: injected.entityId, deltaAmbiant: 0, delta15c: v15 - amb * 0.99,
+        reason: '[TEMP] Recalcul du volume à 15 °C', createdBy: USERS.admin.userId });
+      await sweep(app);
+      expect((await alerts(c, 'SORTIE_ECART_15C'))[0]?.status).toBe('RESOLVED');
+    });
+  });
+});
+
 describe('V1 comparison on the reference database', () => {
   it('equals v_integrity_checks for the V1 codes except the documented V1 flaws', async () => {
     await withDb('int_v1', async (c, app) => {

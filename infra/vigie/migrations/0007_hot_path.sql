@@ -753,16 +753,18 @@ begin
       from (
         select s.id, s.citerne_id, s.produit_id, s.proprietaire_type as owner, s.client_id, s.partenaire_id, s.date_sortie, s.created_at,
                s.index_avant, s.index_apres, s.volume_15c, s.volume_corrige_15c,
-               s.volume_ambiant + coalesce(a.amb, 0) as amb,
-               coalesce(s.volume_15c, s.volume_corrige_15c) + coalesce(a.v15, 0) as v15,
+               -- An adjustment's delta is a stock delta (ML_PP, v_stock_actuel): on a
+               -- sortie, +X means X fewer litres actually left the tank.
+               s.volume_ambiant - coalesce(a.amb, 0) as amb,
+               coalesce(s.volume_15c, s.volume_corrige_15c) - coalesce(a.v15, 0) as v15,
                s.volume_ambiant as amb0, coalesce(s.volume_15c, s.volume_corrige_15c) as v150, coalesce(a.n, 0) as adj_n
         from (select id, citerne_id, produit_id, proprietaire_type, client_id, partenaire_id, date_sortie, created_at, index_avant, index_apres, volume_ambiant, volume_15c, volume_corrige_15c, statut from public.sorties_produit where p_ids is not null and id = any (p_ids)
               union all
               select id, citerne_id, produit_id, proprietaire_type, client_id, partenaire_id, date_sortie, created_at, index_avant, index_apres, volume_ambiant, volume_15c, volume_corrige_15c, statut from public.sorties_produit where p_ids is null) s
         left join adj a on a.mouvement_id = s.id
         where s.statut = 'validee' and (p_citerne is null or s.citerne_id = p_citerne)
-          and not (abs(coalesce(s.volume_ambiant, 0) + coalesce(a.amb, 0)) <= 0.001
-                   and abs(coalesce(s.volume_15c, s.volume_corrige_15c, 0) + coalesce(a.v15, 0)) <= 0.001)
+          and not (abs(coalesce(s.volume_ambiant, 0) - coalesce(a.amb, 0)) <= 0.001
+                   and abs(coalesce(s.volume_15c, s.volume_corrige_15c, 0) - coalesce(a.v15, 0)) <= 0.001)
       ) x
       ) y
       where y.ecart or y.incoh or y.owner_bad
@@ -862,8 +864,11 @@ begin
     ),
     hit as (
       select m.*, o.statut, o.since, c.citerne, c.depot, p.code as produit,
-             m.amb + coalesce((select sum(a.delta_ambiant) from public.stocks_adjustments a where a.mouvement_id = m.id), 0) as c_amb,
-             m.v15 + coalesce((select sum(a.delta_15c) from public.stocks_adjustments a where a.mouvement_id = m.id), 0) as c_15c
+             -- Volumes here are positive for both kinds; a stock delta corrects a sortie the other way.
+             m.amb + case m.kind when 'SORTIE' then -1 else 1 end
+                     * coalesce((select sum(a.delta_ambiant) from public.stocks_adjustments a where a.mouvement_id = m.id), 0) as c_amb,
+             m.v15 + case m.kind when 'SORTIE' then -1 else 1 end
+                     * coalesce((select sum(a.delta_15c) from public.stocks_adjustments a where a.mouvement_id = m.id), 0) as c_15c
       from mv m
       -- When the movement was written: its capture time in the outbox (same
       -- clock as the statut change), else created_at.
