@@ -115,6 +115,30 @@ const plugin: FastifyPluginAsync<HealthOptions> = async (app: FastifyInstance, o
   });
 };
 
+/** Readiness of the service's Postgres pool: a `select 1` goes through. */
+export function postgresCheck(pool: { query: (sql: string) => Promise<unknown> }): ReadinessCheck {
+  return {
+    name: 'postgres',
+    critical: true,
+    run: async () => {
+      await pool.query('select 1');
+      return { status: 'pass' };
+    },
+  };
+}
+
+/** Readiness of the service's Redis connection: PING answers. */
+export function redisCheck(redis: { ping: () => Promise<unknown> }): ReadinessCheck {
+  return {
+    name: 'redis',
+    critical: true,
+    run: async () => {
+      await redis.ping();
+      return { status: 'pass' };
+    },
+  };
+}
+
 /** Health, readiness and metrics endpoints for every Vigie service. */
 export const healthPlugin = fp(plugin, { name: '@vigie/health', fastify: '5.x' });
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';

@@ -1,4 +1,4 @@
-import { type ReadinessCheck, type Registry, healthPlugin } from '@vigie/health';
+import { type ReadinessCheck, type Registry, healthPlugin, postgresCheck, redisCheck } from '@vigie/health';
 import type { Logger } from '@vigie/logger';
 import { type Producer, QUEUES } from '@vigie/queue';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -18,22 +18,8 @@ export interface EvaluatorDeps {
 
 export function readinessChecks(deps: EvaluatorDeps): ReadinessCheck[] {
   return [
-    {
-      name: 'postgres',
-      critical: true,
-      run: async () => {
-        await deps.pool.query('select 1');
-        return { status: 'pass' };
-      },
-    },
-    {
-      name: 'redis',
-      critical: true,
-      run: async () => {
-        await deps.redis.ping();
-        return { status: 'pass' };
-      },
-    },
+    postgresCheck(deps.pool),
+    redisCheck(deps.redis),
     {
       name: 'queue_lag',
       critical: true,

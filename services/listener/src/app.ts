@@ -1,4 +1,4 @@
-import { type ReadinessCheck, Registry, healthPlugin } from '@vigie/health';
+import { type ReadinessCheck, Registry, healthPlugin, postgresCheck, redisCheck } from '@vigie/health';
 import type { Logger } from '@vigie/logger';
 import type { Redis } from 'ioredis';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -20,22 +20,8 @@ export interface ListenerDeps {
 
 export function readinessChecks(deps: ListenerDeps): ReadinessCheck[] {
   return [
-    {
-      name: 'postgres',
-      critical: true,
-      run: async () => {
-        await deps.pool.query('select 1');
-        return { status: 'pass' };
-      },
-    },
-    {
-      name: 'redis',
-      critical: true,
-      run: async () => {
-        await deps.redis.ping();
-        return { status: 'pass' };
-      },
-    },
+    postgresCheck(deps.pool),
+    redisCheck(deps.redis),
     {
       name: 'listen',
       critical: true,

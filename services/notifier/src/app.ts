@@ -1,4 +1,4 @@
-import { type ReadinessCheck, type Registry, healthPlugin } from '@vigie/health';
+import { type ReadinessCheck, type Registry, healthPlugin, postgresCheck, redisCheck } from '@vigie/health';
 import type { Logger } from '@vigie/logger';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -21,22 +21,8 @@ export interface NotifierDeps {
 
 export function readinessChecks(deps: NotifierDeps): ReadinessCheck[] {
   return [
-    {
-      name: 'postgres',
-      critical: true,
-      run: async () => {
-        await deps.pool.query('select 1');
-        return { status: 'pass' };
-      },
-    },
-    {
-      name: 'redis',
-      critical: true,
-      run: async () => {
-        await deps.redis.ping();
-        return { status: 'pass' };
-      },
-    },
+    postgresCheck(deps.pool),
+    redisCheck(deps.redis),
     {
       // Permanent failures are not retried: they need a person (bad token, unknown channel, rejected address).
       name: 'deliveries',

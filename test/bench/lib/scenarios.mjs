@@ -30,13 +30,19 @@ export async function triggerOverhead(url, { rounds = 24, pairsPerRound = 50, lo
     // Warm-up, both ways.
     for (const on of [true, false]) {
       await setTriggers(on);
-      for (let i = 0; i < 30; i++) await pair(c, tank, (meter += 2_100), null);
+      for (let i = 0; i < 30; i++) {
+        meter += 2_100;
+        await pair(c, tank, meter, null);
+      }
     }
     for (let r = 0; r < rounds; r++) {
       // ABBA order, so that drift (cache, autovacuum) does not favour one side.
       const on = r % 4 === 0 || r % 4 === 3;
       await setTriggers(on);
-      for (let i = 0; i < pairsPerRound; i++) await pair(c, tank, (meter += 2_100), lat[on ? 'on' : 'off']);
+      for (let i = 0; i < pairsPerRound; i++) {
+        meter += 2_100;
+        await pair(c, tank, meter, lat[on ? 'on' : 'off']);
+      }
     }
   } finally {
     await setTriggers(true);

@@ -1,21 +1,9 @@
 import { parseArgs } from 'node:util';
+import { ANOMALY_KINDS, type AnomalyKind } from '@vigie/seed';
 import { type Command, UsageError } from '../context.js';
 
-const ANOMALIES = [
-  'STOCK_NEGATIF',
-  'STOCK_OVER_CAPACITY',
-  'CDR_ARRIVE_STALE',
-  'RECEPTION_ECART_15C',
-  'SORTIE_ECART_15C',
-  'SORTIE_STOCK_INSUFFISANT',
-  'CITERNE_INACTIVE_USED',
-  'STOCK_DRIFT',
-  'JOURNAL_MISSING',
-  'OWNER_MIXING',
-  'PRODUCT_MIXING',
-  'SORTIE_INCOHERENTE',
-  'CDR_BLOCKED',
-] as const;
+// The anomaly kinds the generator knows (one list: @vigie/seed's).
+const ANOMALIES: readonly AnomalyKind[] = ANOMALY_KINDS;
 
 export const seedCommand: Command = {
   name: 'seed',
@@ -64,7 +52,7 @@ export const seedCommand: Command = {
       ctx.out(`Opérations générées en ${secs.toFixed(1)} s : ${JSON.stringify(r)}`);
     }
     for (const a of values.anomaly ?? []) {
-      const r = await s.injectAnomaly(client, a as (typeof ANOMALIES)[number]);
+      const r = await s.injectAnomaly(client, a as AnomalyKind);
       ctx.out(`Anomalie ${a} injectée : ${JSON.stringify(r)}`);
     }
     return 0;
