@@ -71,11 +71,13 @@ describe('SEC_ROLE_CHANGED', () => {
 
   it('is idempotent: a replayed event changes nothing, a resolved alert stays resolved', async () => {
     const u = await createUser(env.admin, 'operateur', 'replay');
+    // ML_PP's governance: only admin and directeur resolve alerts (the escalated user cannot close their own).
+    const reviewer = await createUser(env.admin, 'directeur', 'reviewer-replay');
     const m = await mark(env.admin);
     await asUser(env.admin, u.userId, (c) => c.query("update public.profils set role = 'gerant' where user_id = auth.uid()"));
     await processEvents(env, m, S);
     const [alert] = (await alerts(env.admin, 'SEC_ROLE_CHANGED')).filter((a) => a.payload.user === u.userId);
-    await env.app.query("select * from vigie.act_on_alert($1, 'RESOLVE', $2, 'vu avec l''intéressé')", [alert!.id, u.userId]);
+    await env.app.query("select * from vigie.act_on_alert($1, 'RESOLVE', $2, 'vu avec l''intéressé')", [alert!.id, reviewer.userId]);
     const { rows } = await env.admin.query("select id, kind, entity_id, payload, created_at from vigie.outbox where id > $1 and kind = 'profil.role_changed'", [m]);
     const again = await handleSecurityEvent(env.app, rows[0], S);
     expect(again).toEqual({ findings: [], journaled: 0 });
