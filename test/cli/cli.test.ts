@@ -110,6 +110,31 @@ describe('vigie CLI', () => {
     }
   });
 
+  it('doctor says what is fine and what to fix: pooler URL for LISTEN, a disabled capture trigger', async () => {
+    const db = await createTestDatabase({ prefix: 'clidoctor' });
+    try {
+      const ok = vigie(['doctor'], { DATABASE_URL: db.url });
+      expect(ok.code).toBe(0);
+      expect(ok.out).toContain('✓ migrations Vigie');
+      expect(ok.out).toContain('✓ déclencheurs de capture : 9 tables surveillées');
+      expect(ok.out).toContain('✓ synchronisation V1 de ML_PP : non planifiée');
+      expect(ok.out).toContain('⚠ Slack : SLACK_BOT_TOKEN absent');
+      const pooler = vigie(['doctor'], { DATABASE_URL: db.url, LISTEN_DATABASE_URL: 'postgres://u:p@db.example.supabase.co:6543/postgres' });
+      expect(pooler.code).toBe(1);
+      expect(pooler.out).toContain('✗ connexion LISTEN : port 6543');
+      expect(pooler.out).not.toContain(':p@');
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      await c.query('alter table public.receptions disable trigger zz_vigie_capture_ins');
+      await c.end();
+      const disabled = vigie(['doctor'], { DATABASE_URL: db.url });
+      expect(disabled.code).toBe(1);
+      expect(disabled.out).toContain('✗ déclencheurs de capture : désactivés sur public.receptions');
+    } finally {
+      await db.drop();
+    }
+  });
+
   it('lint migrations: Vigie’s own migrations pass', () => {
     const r = vigie(['lint', 'migrations', `${repoRoot}infra/vigie/migrations`]);
     expect(r.code).toBe(0);

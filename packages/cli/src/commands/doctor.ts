@@ -96,12 +96,13 @@ export const doctorCommand: Command = {
     );
 
     // ML_PP's own manual sync must not be scheduled alongside Vigie.
-    const cron = await client.query<{ n: number }>(
-      `select case when to_regclass('cron.job') is null then 0
-              else (select count(*)::int from cron.job where command ilike '%sync_system_alerts_from_integrity%') end as n`,
-    );
+    // pg_cron may be absent: cron.job is only queried once it is known to exist.
+    const hasCron = (await client.query<{ ok: boolean }>("select to_regclass('cron.job') is not null as ok")).rows[0]?.ok;
+    const scheduled = hasCron
+      ? ((await client.query<{ n: number }>("select count(*)::int as n from cron.job where command ilike '%sync_system_alerts_from_integrity%'")).rows[0]?.n ?? 0)
+      : 0;
     lines.push(
-      (cron.rows[0]?.n ?? 0) > 0
+      scheduled > 0
         ? {
             level: 'warn',
             what: 'synchronisation V1 de ML_PP',
