@@ -96,7 +96,16 @@ if (r.triggers) {
   out.push(
     table(
       '**[3] Cost of Vigie\'s triggers on ML_PP\'s writes** (same single-row inserts, one connection, triggers enabled / disabled in alternating rounds of the same run; target ≤ ×1.10)',
-      [['Write', 'kind'], ['without p50 ms', (x) => fmt(x.without.p50, 2)], ['with p50 ms', (x) => fmt(x.with.p50, 2)], ['without p99', (x) => fmt(x.without.p99, 2)], ['with p99', (x) => fmt(x.with.p99, 2)], ['ratio p50', (x) => fmtRatio(x.ratioP50)], ['ratio mean', (x) => fmtRatio(x.ratioMean)]],
+      [
+        ['Write', 'kind'],
+        ['without p50 ms', (x) => fmt(x.without.p50, 2)],
+        ['with p50 ms', (x) => fmt(x.with.p50, 2)],
+        ['without p99', (x) => fmt(x.without.p99, 2)],
+        ['with p99', (x) => fmt(x.with.p99, 2)],
+        ['ratio p50', (x) => fmtRatio(x.ratioP50)],
+        ['ratio mean', (x) => fmtRatio(x.ratioMean)],
+        ...(r.triggers.reception.ratioPairedMedian !== undefined ? [['median of paired rounds', (x) => fmtRatio(x.ratioPairedMedian)]] : []),
+      ],
       ['reception', 'sortie'].map((k) => ({ kind: k, ...r.triggers[k] })),
     ),
   );

@@ -366,7 +366,7 @@ function report() {
     tables.push(
       table(
         `[3] Coût des triggers de Vigie sur les écritures de ML_PP (même charge, même exécution) ; cible ≤ ×${TARGETS.triggerRatio}`,
-        [['Écriture', 'kind'], ['sans p50 ms', (r) => fmt(r.without.p50, 2)], ['avec p50 ms', (r) => fmt(r.with.p50, 2)], ['sans p99', (r) => fmt(r.without.p99, 2)], ['avec p99', (r) => fmt(r.with.p99, 2)], ['ratio p50', (r) => fmtRatio(r.ratioP50)], ['ratio moyenne', (r) => fmtRatio(r.ratioMean)]],
+        [['Écriture', 'kind'], ['sans p50 ms', (r) => fmt(r.without.p50, 2)], ['avec p50 ms', (r) => fmt(r.with.p50, 2)], ['sans p99', (r) => fmt(r.without.p99, 2)], ['avec p99', (r) => fmt(r.with.p99, 2)], ['ratio p50', (r) => fmtRatio(r.ratioP50)], ['ratio moyenne', (r) => fmtRatio(r.ratioMean)], ['médiane des paires', (r) => fmtRatio(r.ratioPairedMedian)]],
         ['reception', 'sortie'].map((k) => ({ kind: k, ...t[k] })),
       ),
     );

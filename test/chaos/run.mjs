@@ -276,6 +276,7 @@ async function main() {
         `${snap.outbox.redispatched} événements de la boîte d’envoi redistribués (sur ${snap.outbox.n}) ; ` +
         `${load.errors} écritures métier refusées pendant les pannes (PostgreSQL arrêté).`,
     );
+    if (slackFaults === 0) log('Attention : la panne Slack n’a touché aucun appel (notificateur encore en reprise ?) ; allongez --duration ou --slack-outage-s.');
     log(`lost ${lostTotal}, duplicated ${dupTotal}`);
     result.finishedAt = new Date().toISOString();
     mkdirSync(join(repoRoot, values.out), { recursive: true });

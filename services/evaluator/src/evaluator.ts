@@ -24,9 +24,9 @@ export interface EvaluatorOptions {
    */
   historyIntervalMs?: number;
   /**
-   * Evaluations of one scope start at least this far apart in this process
-   * (default 15 ms): a quiet tank is evaluated at once, a busy one in batches
-   * of the events that arrived meanwhile.
+   * Evaluations of a busy scope (its last one covered several events) start
+   * at least this far apart in this process (default 15 ms), in batches of
+   * the events that arrived meanwhile; a quiet one is evaluated at once.
    */
   lingerMs?: number;
 }
@@ -52,8 +52,14 @@ const PENDING_BATCH = 1_000;
  * that read current state, and the deadline jobs of time-based rules.
  */
 export class Evaluator {
-  /** When each scope's last evaluation started here (see EvaluatorOptions.lingerMs). */
-  private readonly lastStart = new Map<string, number>();
+  /** When each scope's last evaluation started here, and how many new events it covered (see EvaluatorOptions.lingerMs). */
+  private readonly lastStart = new Map<string, { at: number; events: number }>();
+  /**
+   * Events whose first phase ran here and that wait for their tank's history
+   * phase: the next first phases skip them (another replica, or this one
+   * after a restart, evaluates them again, which is harmless).
+   */
+  private readonly firstPhaseDone = new Map<string, Set<number>>();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -199,42 +205,46 @@ export class Evaluator {
       throw err;
     }
     try {
-      const wait = (this.lastStart.get(scope) ?? Number.NEGATIVE_INFINITY) + (this.opts.lingerMs ?? 15) - performance.now();
+      const last = this.lastStart.get(scope);
+      const wait = last && last.events > 1 ? last.at + (this.opts.lingerMs ?? 15) - performance.now() : 0;
       if (wait > 0) await new Promise((r) => setTimeout(r, wait));
       if (this.lastStart.size > 10_000) this.lastStart.clear();
-      this.lastStart.set(scope, performance.now());
+      const started = performance.now();
       // After the lock and before the read: what arrives from now on gets a job of its own.
       await this.coalescer?.release(scope);
       const { rows: batch } = await client.query<OutboxEvent>(
         `select ${EVENT_COLUMNS} from vigie.outbox where scope = $1 and processed_at is null order by id`,
         [scope],
       );
+      // Only the ids still pending are kept (another replica may have processed the others).
+      const pendingIds = new Set(batch.map((e) => e.id));
+      const done = new Set([...(this.firstPhaseDone.get(scope) ?? [])].filter((id) => pendingIds.has(id)));
+      this.firstPhaseDone.set(scope, done);
+      const fresh = batch.filter((e) => !done.has(e.id));
+      this.lastStart.set(scope, { at: started, events: fresh.length });
       const first = batch[0];
       if (!first) {
         this.metrics.coalesced.inc();
         return 'coalesced';
       }
       // adjustment.created is both a privileged action (security) and a stock movement (integrity).
-      for (const e of batch) if (SECURITY_KINDS.has(e.kind)) await this.judgeSecurity(e, false);
-      const target: Scope = scope.startsWith('cdr:')
-        ? { kind: 'cdr', cdrId: scope.slice(4) }
-        : {
-            kind: 'citerne',
-            citerneId: scope.slice('citerne:'.length),
-            movementIds: batch.flatMap((e) =>
-              e.kind === 'adjustment.created' ? [String(e.payload.mouvement_id ?? '')] : e.kind === 'citerne.changed' ? [] : [e.entity_id],
-            ),
-          };
+      for (const e of fresh) if (SECURITY_KINDS.has(e.kind)) await this.judgeSecurity(e, false);
+      const movementIds = (events: OutboxEvent[]) =>
+        events.flatMap((e) => (e.kind === 'adjustment.created' ? [String(e.payload.mouvement_id ?? '')] : e.kind === 'citerne.changed' ? [] : [e.entity_id]));
+      const citerneId = scope.slice('citerne:'.length);
+      const target: Scope = scope.startsWith('cdr:') ? { kind: 'cdr', cdrId: scope.slice(4) } : { kind: 'citerne', citerneId, movementIds: movementIds(batch) };
       const base = {
         thresholds: this.opts.thresholds,
         lang: this.opts.lang,
         source: { eventId: first.id, eventAt: first.created_at.toISOString() },
-        recordStatus: batch.some((e) => e.kind === 'citerne.changed'),
+        recordStatus: fresh.some((e) => e.kind === 'citerne.changed'),
       };
       let phases: Phase[] = target.kind === 'citerne' ? ['fast', 'history'] : ['all'];
       // The tank's delayed history job runs it whatever the clocks say (it would otherwise reschedule itself into its own id).
       const historyIn = target.kind === 'citerne' && !forceHistory ? await this.historyDueIn(client, scope) : 0;
       if (historyIn > 0) phases = ['fast'];
+      // The first phase judges only the events it has not judged yet (the others wait for the history).
+      if (target.kind === 'citerne' && fresh.length === 0) phases = phases.filter((p) => p !== 'fast');
       const ids = batch.map((e) => e.id);
       let durationMs = 0;
       const findings: string[] = [];
@@ -246,7 +256,8 @@ export class Evaluator {
         }
         await client.query('begin');
         try {
-          const res = await evaluateScope(client, target, { ...base, phase });
+          const scoped: Scope = phase === 'fast' && target.kind === 'citerne' ? { ...target, movementIds: movementIds(fresh) } : target;
+          const res = await evaluateScope(client, scoped, { ...base, phase });
           if (i === phases.length - 1 && historyIn === 0) {
             await client.query('update vigie.outbox set processed_at = clock_timestamp() where id = any($1::bigint[]) and processed_at is null', [ids]);
             await client.query(
@@ -258,6 +269,15 @@ export class Evaluator {
             );
           }
           await client.query('commit');
+          if (phase === 'fast') {
+            const set = this.firstPhaseDone.get(scope) ?? new Set<number>();
+            for (const e of fresh) set.add(e.id);
+            this.firstPhaseDone.set(scope, set);
+          } else if (phase === 'history') {
+            const set = this.firstPhaseDone.get(scope);
+            if (set) for (const id of ids) set.delete(id);
+          }
+          if (this.firstPhaseDone.size > 10_000) this.firstPhaseDone.clear();
           durationMs += res.durationMs;
           findings.push(...res.findings.map((f) => f.check_code));
           const moved = res.actions.filter((a) => a.action !== 'still_open');

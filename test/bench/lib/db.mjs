@@ -34,7 +34,7 @@ export function daysFor(movements) {
   return Math.max(30, Math.min(365, Math.ceil(movements / 2_800)));
 }
 
-function templateName(scale, base) {
+function templateName(scale) {
   const h = createHash('sha256').update(`seed:${scale}:${daysFor(scale)}`);
   for (const m of readMigrations(migrationsDir('reference'))) h.update(m.checksum);
   return `vigie_bench_tpl_${scale}_${h.digest('hex').slice(0, 8)}`;
@@ -45,7 +45,7 @@ function templateName(scale, base) {
  * once, then reused. Returns its name and what it holds.
  */
 export async function ensureTemplate(scale, { log = console.log, base = adminUrl } = {}) {
-  const name = templateName(scale, base);
+  const name = templateName(scale);
   return withClient(dbUrl('postgres', undefined, base), async (admin) => {
     await admin.query('select pg_advisory_lock(hashtext($1))', [name]);
     try {

@@ -9,9 +9,12 @@ import { summary } from './stats.mjs';
  * single-row reception and sortie INSERTs, one at a time on one connection,
  * in alternating rounds with Vigie's triggers enabled and disabled
  * (ALTER TABLE … DISABLE TRIGGER zz_vigie_*), in the same run. Services are
- * not running; the events written are marked processed afterwards.
+ * not running; the events written are marked processed afterwards. The
+ * headline ratio is the median, over consecutive (on, off) pairs of rounds,
+ * of their p50 ratio: a burst of outside load then spoils one pair, not the
+ * result.
  */
-export async function triggerOverhead(url, { rounds = 24, pairsPerRound = 50, log = () => {} } = {}) {
+export async function triggerOverhead(url, { rounds = 40, pairsPerRound = 30, log = () => {} } = {}) {
   const c = new pg.Client({ connectionString: url, application_name: 'vigie-bench-triggers' });
   await c.connect();
   const { rows: trg } = await c.query(
@@ -24,6 +27,8 @@ export async function triggerOverhead(url, { rounds = 24, pairsPerRound = 50, lo
   };
   const { rows: mark } = await c.query('select coalesce(max(id), 0)::bigint as m from vigie.outbox');
   const lat = { on: { reception: [], sortie: [] }, off: { reception: [], sortie: [] } };
+  // Per round: its state and the p50 of each kind of write.
+  const perRound = [];
   let meter = 90_000_000 + Math.floor(Math.random() * 1_000_000) * 10;
   const tank = TANKS[0];
   try {
@@ -39,10 +44,13 @@ export async function triggerOverhead(url, { rounds = 24, pairsPerRound = 50, lo
       // ABBA order, so that drift (cache, autovacuum) does not favour one side.
       const on = r % 4 === 0 || r % 4 === 3;
       await setTriggers(on);
+      const round = { reception: [], sortie: [] };
       for (let i = 0; i < pairsPerRound; i++) {
         meter += 2_100;
-        await pair(c, tank, meter, lat[on ? 'on' : 'off']);
+        await pair(c, tank, meter, round);
       }
+      for (const k of ['reception', 'sortie']) lat[on ? 'on' : 'off'][k].push(...round[k]);
+      perRound.push({ on, reception: summary(round.reception).p50, sortie: summary(round.sortie).p50 });
     }
   } finally {
     await setTriggers(true);
@@ -54,8 +62,15 @@ export async function triggerOverhead(url, { rounds = 24, pairsPerRound = 50, lo
   for (const kind of ['reception', 'sortie']) {
     const on = summary(lat.on[kind]);
     const off = summary(lat.off[kind]);
-    out[kind] = { with: on, without: off, ratioP50: on.p50 / off.p50, ratioMean: on.mean / off.mean };
-    log(`    ${kind} : ${off.p50?.toFixed(2)} ms sans, ${on.p50?.toFixed(2)} ms avec (p50) → ×${(on.p50 / off.p50).toFixed(3)}`);
+    const paired = [];
+    for (let i = 0; i + 1 < perRound.length; i += 2) {
+      const [a, b] = [perRound[i], perRound[i + 1]];
+      const [w, wo] = a.on ? [a, b] : [b, a];
+      if (w.on !== wo.on) paired.push(w[kind] / wo[kind]);
+    }
+    const ratioPaired = summary(paired).p50;
+    out[kind] = { with: on, without: off, ratioP50: on.p50 / off.p50, ratioMean: on.mean / off.mean, ratioPairedMedian: ratioPaired, pairs: paired.length };
+    log(`    ${kind} : ${off.p50?.toFixed(2)} ms sans, ${on.p50?.toFixed(2)} ms avec (p50) → ×${(on.p50 / off.p50).toFixed(3)} ; médiane des ${paired.length} paires de tours ×${ratioPaired?.toFixed(3)}`);
   }
   out.triggers = trg.map((t) => `${t.tbl}.${t.tgname}`);
   return out;

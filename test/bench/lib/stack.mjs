@@ -3,7 +3,7 @@
 // three services as real child processes (`node services/<name>/dist/index.js`),
 // as in production. All on 127.0.0.1.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,6 +241,7 @@ export async function startStack({ appUrl, prefix = 'vigie', evalConcurrency, en
       await slack.close().catch(() => undefined);
       await smtp.close().catch(() => undefined);
       await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
