@@ -44,7 +44,7 @@ export function readinessChecks(deps: ListenerDeps): ReadinessCheck[] {
   ];
 }
 
-/** The listener's HTTP surface: health, readiness, metrics (and later ingest, smoke). */
+/** The listener's HTTP surface: health, readiness, metrics, the access-events ingest and /smoke. */
 export async function buildApp(cfg: ListenerConfig, deps: ListenerDeps): Promise<FastifyInstance> {
   const app = Fastify({ loggerInstance: deps.logger as FastifyBaseLogger, bodyLimit: 1_048_576 }) as unknown as FastifyInstance;
   await app.register(healthPlugin, {
