@@ -1,13 +1,9 @@
-import { loadEvaluatorConfig } from '@vigie/evaluator/config';
-import { startEvaluator } from '@vigie/evaluator';
-import { startListener } from '@vigie/listener';
-import { loadListenerConfig } from '@vigie/listener/config';
-import { createLogger } from '@vigie/logger';
-import { generateOperations, injectAnomaly, insertAdjustment, insertReception, PRODUIT_GO_ID, CITERNE_IDS, USERS } from '@vigie/seed';
+import { CITERNE_IDS, generateOperations, injectAnomaly, insertAdjustment, insertReception, PRODUIT_GO_ID, USERS } from '@vigie/seed';
 import { createTestDatabase, deletePrefix, type TestDatabase, testRedisUrl, uniquePrefix } from '@vigie/testkit';
-import { createServer } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Pipeline, startPipeline } from '../support/pipeline.js';
+import { waitFor as waitUntil } from '../support/processes.js';
 
 // End to end through the real services (listener + evaluator, in-process) on
 // a database of its own and a queue prefix of its own.
@@ -15,27 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 let db: TestDatabase;
 let c: pg.Client;
 let prefix: string;
-let stops: Array<() => Promise<void>> = [];
+let pipeline: Pipeline | undefined;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
-
-async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`délai dépassé : ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = <T>(fn: () => Promise<T | null | undefined | false>, what: string) => waitUntil(fn, { what, timeoutMs: 30_000, intervalMs: 50 });
 
 beforeAll(async () => {
   db = await createTestDatabase({ prefix: 'int_e2e' });
@@ -43,14 +21,10 @@ beforeAll(async () => {
   await c.connect();
   await generateOperations(c, { days: 10, seed: 3 });
   prefix = uniquePrefix('e2e');
-  const env = { DATABASE_URL: db.appUrl, REDIS_URL: testRedisUrl, VIGIE_QUEUE_PREFIX: prefix, HOST: '127.0.0.1', LOG_LEVEL: 'silent', VIGIE_POLL_INTERVAL_MS: '300' };
-  const logger = createLogger({ service: 'test', env: 'local', release: 'test', level: 'silent' });
-  const listener = await startListener(loadListenerConfig({ ...env, PORT: String(await freePort()) }), { logger });
-  const evaluator = await startEvaluator(loadEvaluatorConfig({ ...env, PORT: String(await freePort()), VIGIE_SWEEP_INTERVAL_MS: '3600000' }), { logger });
-  stops = [() => evaluator.stop(), () => listener.stop()];
+  pipeline = await startPipeline({ databaseUrl: db.appUrl, redisUrl: testRedisUrl, prefix });
 });
 afterAll(async () => {
-  for (const s of stops) await s().catch(() => undefined);
+  await pipeline?.stop();
   await c?.end();
   await db?.drop();
   await deletePrefix(prefix);

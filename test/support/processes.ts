@@ -31,9 +31,9 @@ export async function waitFor<T>(fn: () => Promise<T | undefined | null | false>
   }
 }
 
-/** A private redis-server for tests that wipe or kill Redis. */
-export async function startPrivateRedis(): Promise<{ url: string; port: number; proc: ChildProcess; stop: () => Promise<void> }> {
-  const port = await freePort();
+/** A private redis-server for tests that wipe or kill Redis (onPort: start it again where it was). */
+export async function startPrivateRedis(onPort?: number): Promise<{ url: string; port: number; proc: ChildProcess; stop: () => Promise<void> }> {
+  const port = onPort ?? (await freePort());
   const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   const { Redis } = await import('ioredis');
   await waitFor(async () => {

@@ -63,6 +63,32 @@ async function runCheck(check: ReadinessCheck, timeoutMs: number): Promise<Check
   }
 }
 
+/**
+ * Runs checks concurrently, each bounded by timeoutMs: "fail" when a critical
+ * check fails, "warn" when any other does not pass. Outputs are scrubbed.
+ */
+export async function runChecks(
+  checks: readonly ReadinessCheck[],
+  opts: { timeoutMs?: number; scrub?: (s: string) => string } = {},
+): Promise<ReadinessReport> {
+  const timeoutMs = opts.timeoutMs ?? 2_000;
+  const scrub = opts.scrub ?? ((s: string) => s);
+  const entries = await Promise.all(
+    checks.map(async (c) => {
+      const t0 = performance.now();
+      const r = await runCheck(c, timeoutMs);
+      const out = { ...r, ...(r.output ? { output: scrub(r.output) } : {}), critical: c.critical, durationMs: Math.round(performance.now() - t0) };
+      return [c.name, out] as const;
+    }),
+  );
+  let status: CheckStatus = 'pass';
+  for (const [, r] of entries) {
+    if (r.status === 'fail' && r.critical) status = 'fail';
+    else if (r.status !== 'pass' && status === 'pass') status = 'warn';
+  }
+  return { status, checks: Object.fromEntries(entries) };
+}
+
 const plugin: FastifyPluginAsync<HealthOptions> = async (app: FastifyInstance, opts) => {
   if (!opts.serviceId) throw new Error('@vigie/health: serviceId is required');
   if (!opts.release) throw new Error('@vigie/health: release is required');
@@ -74,23 +100,7 @@ const plugin: FastifyPluginAsync<HealthOptions> = async (app: FastifyInstance, o
   registry.setDefaultLabels({ service: opts.serviceId, env: opts.env, release: opts.release });
   const started = Date.now();
 
-  async function readiness(): Promise<ReadinessReport> {
-    const entries = await Promise.all(
-      opts.checks.map(async (c) => {
-        const t0 = performance.now();
-        const r = await runCheck(c, timeoutMs);
-        const out = { ...r, ...(r.output ? { output: scrub(r.output) } : {}), critical: c.critical, durationMs: Math.round(performance.now() - t0) };
-        return [c.name, out] as const;
-      }),
-    );
-    const checks = Object.fromEntries(entries);
-    let status: CheckStatus = 'pass';
-    for (const [, r] of entries) {
-      if (r.status === 'fail' && r.critical) status = 'fail';
-      else if (r.status !== 'pass' && status === 'pass') status = 'warn';
-    }
-    return { status, checks };
-  }
+  const readiness = (): Promise<ReadinessReport> => runChecks(opts.checks, { timeoutMs, scrub });
 
   app.decorate('health', { readiness, registry });
 

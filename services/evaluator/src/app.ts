@@ -16,10 +16,20 @@ export interface EvaluatorDeps {
   version: string;
 }
 
+/** What the evaluator needs to work at all: the workers start once these pass. */
+export function dependencyChecks(deps: Pick<EvaluatorDeps, 'pool' | 'redis'>): ReadinessCheck[] {
+  return [postgresCheck(deps.pool), redisCheck(deps.redis)];
+}
+
+/**
+ * /ready: the dependencies, and whether the evaluator keeps up (age of the
+ * oldest waiting event). A lag says "behind", never "do not start": the
+ * workers are gated on dependencyChecks only, or a backlog older than five
+ * minutes (an evaluator down for a while) would keep them from ever starting.
+ */
 export function readinessChecks(deps: EvaluatorDeps): ReadinessCheck[] {
   return [
-    postgresCheck(deps.pool),
-    redisCheck(deps.redis),
+    ...dependencyChecks(deps),
     {
       name: 'queue_lag',
       critical: true,

@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { scrub } from '@vigie/config';
 import { createPool } from '@vigie/db';
-import { Registry } from '@vigie/health';
+import { Registry, runChecks } from '@vigie/health';
 import { Shutdown } from '@vigie/lifecycle';
 import { type Logger, createLogger } from '@vigie/logger';
 import { Coalescer, PermanentJobError, Producer, QUEUES, createRedis, createWorker } from '@vigie/queue';
 import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
-import { buildApp } from './app.js';
+import { buildApp, dependencyChecks } from './app.js';
 import type { EvaluatorConfig } from './config.js';
 import { Evaluator } from './evaluator.js';
 import { createEvaluatorMetrics } from './metrics.js';
@@ -105,13 +105,14 @@ export async function startEvaluator(cfg: EvaluatorConfig, opts: { logger?: Logg
       // First run one interval after start: the outbox replay already covers what happened meanwhile.
       { every: cfg.VIGIE_SWEEP_INTERVAL_MS, startDate: Date.now() + cfg.VIGIE_SWEEP_INTERVAL_MS }, { name: 'sweep.run', data: { reason: 'schedule' } });
 
-  // Workers start paused and run once readiness passes.
+  // Workers start paused and run once PostgreSQL and Redis answer (not on the
+  // whole of /ready: its queue lag check would keep a backlog from being worked off).
   let started = false;
+  const gate = dependencyChecks({ pool, redis });
   const tryStart = async () => {
     readyTimer = null;
     if (started) return;
-    const report = await app.health.readiness();
-    if (report.status !== 'fail') {
+    if ((await runChecks(gate)).status !== 'fail') {
       started = true;
       for (const w of workers) void w.run().catch((err: unknown) => logger.error({ err }, 'worker arrêté'));
       logger.info('évaluateur prêt : traitement des événements démarré');
