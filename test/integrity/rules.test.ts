@@ -1,56 +1,11 @@
-import { type AnomalyKind, ANOMALY_KINDS, generateOperations, injectAnomaly, insertAdjustment, USERS } from '@vigie/seed';
-import { createTestDatabase, type TestDatabase } from '@vigie/testkit';
 import { sweep } from '@vigie/rules';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AnomalyKind, ANOMALY_KINDS, injectAnomaly, insertAdjustment, USERS } from '@vigie/seed';
+import { describe, expect, it } from 'vitest';
+import { age, alerts, transitions, withDb } from '../support/integrity.js';
 
 // Each anomaly on its own database copied from the reference template, with a
 // realistic generated month underneath; assertions on system_alerts rows and
 // vigie.alert_transitions, as a user (the ML_PP screen, the notifier) sees them.
-
-interface AlertRow {
-  id: string;
-  check_code: string;
-  entity_type: string;
-  entity_id: string;
-  status: string;
-  payload: Record<string, unknown>;
-  resolved_by: string | null;
-}
-
-async function withDb<T>(prefix: string, fn: (c: pg.Client, app: pg.Client) => Promise<T>): Promise<T> {
-  const db = await createTestDatabase({ prefix });
-  const c = new pg.Client({ connectionString: db.url });
-  const app = new pg.Client({ connectionString: db.appUrl });
-  await c.connect();
-  await app.connect();
-  try {
-    await generateOperations(c, { days: 30, seed: 7 });
-    return await fn(c, app);
-  } finally {
-    await app.end();
-    await c.end();
-    await db.drop();
-  }
-}
-
-async function alerts(c: pg.Client, code?: string): Promise<AlertRow[]> {
-  const { rows } = await c.query<AlertRow>(
-    'select id, check_code, entity_type, entity_id::text, status, payload, resolved_by from public.system_alerts where $1::text is null or check_code = $1 order by check_code',
-    [code ?? null],
-  );
-  return rows;
-}
-
-async function transitions(c: pg.Client, alertId: string): Promise<string[]> {
-  const { rows } = await c.query<{ kind: string }>('select kind from vigie.alert_transitions where alert_id = $1 order by id', [alertId]);
-  return rows.map((r) => r.kind);
-}
-
-/** Time passes: Vigie's record of when a CDR entered its statut moves back. */
-async function age(c: pg.Client, cdrId: string, hours: number): Promise<void> {
-  await c.query(`update vigie.cdr_status_history set entered_at = entered_at - make_interval(hours => $2) where cdr_id = $1`, [cdrId, hours]);
-}
 
 describe('a normal seeded month', () => {
   it('raises no integrity alert at all', async () => {
