@@ -46,9 +46,13 @@ describe('every rule fires on its anomaly, once, with an actionable payload', ()
         expect(rows.length).toBeGreaterThanOrEqual(1);
         const row = rows.find((r) => r.payload.citerne_id === injected.entityId || r.entity_id === injected.entityId) ?? rows[0]!;
         expect(row).toMatchObject({ status: 'OPEN', entity_type: exp.entityType });
-        expect(row.payload).toHaveProperty('message_fr');
-        expect(row.payload).toHaveProperty('message_en');
-        expect(row.payload).toHaveProperty('threshold');
+        // What a human acts on: dépôt, citerne, produit, propriétaire, the numbers and the threshold, in both languages.
+        expect(Object.keys(row.payload)).toEqual(expect.arrayContaining(['depot', 'citerne', 'produit', 'proprietaire', 'threshold', 'message_fr', 'message_en']));
+        expect(row.payload.depot).toEqual(expect.any(String));
+        expect(row.payload.produit).toEqual(expect.any(String));
+        // A cours de route has no tank yet; everything else names its tank.
+        if (exp.entityType !== 'CDR') expect(row.payload.citerne).toEqual(expect.any(String));
+        expect(String(row.payload.message_fr)).toContain(String(row.payload.citerne ?? row.payload.produit));
         expect(await transitions(c, row.id)).toEqual(['opened']);
         // Still present on the next sweep: no new transition.
         await sweep(app);

@@ -250,7 +250,8 @@ const INJECTORS: Record<AnomalyKind, (ctx: Injector) => Promise<InjectedAnomaly>
 
   // An incoherent sortie: its meter range overlaps the previous sortie of the tank (index_avant
   // below the last index_apres) and it is dated two days after it was entered (date_sortie in
-  // the future). The DB checks neither.
+  // the future). The DB checks neither; Vigie's rule flags the date (the overlap is not judged
+  // until Monaluxe confirms its meter layout, see docs/runbooks/alertes.md).
   async SORTIE_INCOHERENTE(ctx) {
     const tank = await ctx.tankWithStock(GO, 'MONALUXE', 20_000);
     if ((await ctx.meterOut(tank.id)) === null) await ctx.ship(tank, 'MONALUXE', 5_000);
