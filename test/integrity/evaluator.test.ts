@@ -115,6 +115,52 @@ describe('deadline rules', () => {
   });
 });
 
+describe('Redis loses everything', () => {
+  it('the sweep schedule comes back, with a sweep that schedules the lost deadline again; the deadline still fires', async () => {
+    const priv = await startPrivateRedis();
+    const prefix = uniquePrefix('wipe');
+    const pipeline = await startPipeline({ databaseUrl: db.appUrl, redisUrl: priv.url, prefix,
+      evaluatorEnv: { VIGIE_RULE_CDR_ARRIVE_STALE_MAX_AGE_HOURS: '0.004', VIGIE_SCHEDULE_CHECK_MS: '300' } });
+    const redis = new Redis(priv.url, { maxRetriesPerRequest: null });
+    const timers = new Queue(QUEUES.timers, { connection: redis, prefix });
+    const deadlineJobs = async (id: string) =>
+      (await timers.getDelayed()).filter((j) => j.name === 'deadline.check' && j.data.entityId === id && j.data.checkCode === 'CDR_ARRIVE_STALE');
+    try {
+      expect(await timers.getJobScheduler('vigie-sweep')).toBeDefined();
+      const stale = await cdr('TRANSIT', 'FRONTIERE', 'ARRIVE');
+      await waitFor(async () => (await evaluated([stale])) && (await deadlineJobs(stale)).length === 1, { what: 'échéance programmée', timeoutMs: 20_000 });
+      const [before] = await deadlineJobs(stale);
+
+      await redis.flushall();
+      expect(await timers.getJobScheduler('vigie-sweep')).toBeUndefined();
+      expect(await deadlineJobs(stale)).toEqual([]);
+
+      // Within a check interval: the schedule is back and the restore sweep put the deadline back (same id, same time).
+      await waitFor(async () => (await timers.getJobScheduler('vigie-sweep')) !== undefined, { what: 'planification du balayage recréée', timeoutMs: 20_000 });
+      const [again] = await waitFor(async () => {
+        const j = await deadlineJobs(stale);
+        return j.length === 1 ? j : null;
+      }, { what: 'échéance reprogrammée', timeoutMs: 20_000 });
+      expect(again!.id).toBe(before!.id);
+      expect(again!.data.dueAt).toBe(before!.data.dueAt);
+      const due = new Date(before!.data.dueAt).getTime();
+      expect(await alertOf(stale)).toBeUndefined();
+
+      const opened = await waitFor(async () => {
+        const a = await alertOf(stale);
+        return a?.status === 'OPEN' ? a : null;
+      }, { what: 'CDR_ARRIVE_STALE ouverte à l’échéance', timeoutMs: 30_000 });
+      expect(opened.check_code).toBe('CDR_ARRIVE_STALE');
+      expect(new Date(opened.first_detected_at).getTime()).toBeGreaterThanOrEqual(due);
+    } finally {
+      await pipeline.stop();
+      await timers.close();
+      redis.disconnect();
+      await priv.stop();
+    }
+  });
+});
+
 describe('evaluator /ready', () => {
   it('answers 503 naming Redis while it is down and 200 once it is back', async () => {
     const priv = await startPrivateRedis();

@@ -256,3 +256,14 @@ export async function cdrDeadlines(client: ClientBase, cdrId: string, thresholds
   ]);
   return rows.map((r) => ({ checkCode: r.check_code, dueAt: r.due_at }));
 }
+
+/** Future deadlines of every cours de route not yet DECHARGE (to schedule them again after Redis lost its delayed jobs). */
+export async function openCdrDeadlines(
+  client: ClientBase,
+  thresholds: Thresholds = {},
+): Promise<Array<{ cdrId: string; checkCode: string; dueAt: Date }>> {
+  const { rows } = await client.query<{ cdr_id: string; check_code: string; due_at: Date }>('select * from vigie.open_cdr_deadlines($1::jsonb)', [
+    JSON.stringify(thresholds),
+  ]);
+  return rows.map((r) => ({ cdrId: r.cdr_id, checkCode: r.check_code, dueAt: r.due_at }));
+}

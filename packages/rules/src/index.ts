@@ -18,6 +18,7 @@ export {
   cdrDeadlines,
   evaluateScope,
   findScope,
+  openCdrDeadlines,
   stockKey,
   sweep,
   syncAlerts,

@@ -11,6 +11,9 @@ export const evaluatorShape = {
   VIGIE_SWEEP_INTERVAL_MS: envVar(withDefault(z.coerce.number().int().min(1_000).max(86_400_000), 300_000), {
     fix: 'VIGIE_SWEEP_INTERVAL_MS=300000 (5 minutes ; entre 1000 et 86400000)',
   }),
+  VIGIE_SCHEDULE_CHECK_MS: envVar(withDefault(z.coerce.number().int().min(200).max(600_000), 30_000), {
+    fix: 'VIGIE_SCHEDULE_CHECK_MS=30000 (vérification que la planification du balayage est toujours dans Redis ; entre 200 et 600000)',
+  }),
   VIGIE_EVAL_CONCURRENCY: envVar(withDefault(z.coerce.number().int().min(1).max(64), 8), { fix: 'VIGIE_EVAL_CONCURRENCY=8 (1 à 64)' }),
   VIGIE_HISTORY_INTERVAL_MS: envVar(withDefault(z.coerce.number().int().min(0).max(60_000), 500), {
     fix: 'VIGIE_HISTORY_INTERVAL_MS=500 (règles d’historique de stock d’une citerne au plus toutes les N ms ; 0 = à chaque événement)',

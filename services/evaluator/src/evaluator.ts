@@ -1,6 +1,6 @@
 import type { Logger } from '@vigie/logger';
 import { Coalescer, type Producer, jobId } from '@vigie/queue';
-import { type Phase, type Scope, type Thresholds, cdrDeadlines, evaluateScope, sweep } from '@vigie/rules';
+import { type Phase, type Scope, type Thresholds, cdrDeadlines, evaluateScope, openCdrDeadlines, sweep } from '@vigie/rules';
 import { SECURITY_EVENT_KINDS, type SecuritySettings, handleSecurityEvent, securitySweep } from '@vigie/security';
 import type pg from 'pg';
 import type { EvaluatorMetrics } from './metrics.js';
@@ -365,15 +365,38 @@ export class Evaluator {
     } finally {
       client.release();
     }
-    for (const d of due) {
-      const delay = d.dueAt.getTime() - Date.now() + 1_000;
-      if (delay <= 0) continue;
-      await this.producer.add(
-        'deadline.check',
-        { checkCode: d.checkCode, entityType: 'CDR', entityId: cdrId, dueAt: d.dueAt.toISOString() },
-        { delay, jobId: jobId('deadline', d.checkCode, cdrId, d.dueAt.getTime()) },
-      );
+    await this.enqueueDeadlines(due.map((d) => ({ ...d, cdrId })));
+  }
+
+  /**
+   * The future deadlines of every open CDR, scheduled again. Delayed jobs live
+   * in Redis (a restart without persistence or a FLUSHALL loses them); the job
+   * id of a deadline is fixed, so the ones still there are not duplicated.
+   * Returns how many deadlines were looked at.
+   */
+  async rescheduleOpenDeadlines(): Promise<number> {
+    const client = await this.pool.connect();
+    let due: Awaited<ReturnType<typeof openCdrDeadlines>>;
+    try {
+      due = await openCdrDeadlines(client, this.opts.thresholds);
+    } finally {
+      client.release();
     }
+    await this.enqueueDeadlines(due);
+    return due.length;
+  }
+
+  private async enqueueDeadlines(due: ReadonlyArray<{ cdrId: string; checkCode: string; dueAt: Date }>): Promise<void> {
+    const now = Date.now();
+    const jobs = due
+      .map((d) => ({ d, delay: d.dueAt.getTime() - now + 1_000 }))
+      .filter(({ delay }) => delay > 0)
+      .map(({ d, delay }) => ({
+        name: 'deadline.check' as const,
+        data: { checkCode: d.checkCode, entityType: 'CDR', entityId: d.cdrId, dueAt: d.dueAt.toISOString() },
+        opts: { delay, jobId: jobId('deadline', d.checkCode, d.cdrId, d.dueAt.getTime()) },
+      }));
+    if (jobs.length) await this.producer.addBulk(jobs);
   }
 
   /** A deadline fell due: re-evaluate that CDR (reads current state; harmless if it moved on). */
@@ -411,6 +434,9 @@ export class Evaluator {
         // Security rules have their own coverage: the integrity sweep never resolves SEC_* alerts.
         const sec = await securitySweep(this.pool, this.opts.security);
         this.log.info({ reason, findings: sec.findings.length, journaled: sec.journaled }, 'balayage sécurité terminé');
+        // The sweep's safety net for time-based rules: deadlines lost with Redis are scheduled again.
+        const deadlines = await this.rescheduleOpenDeadlines();
+        this.log.debug({ reason, deadlines }, 'échéances des cours de route reprogrammées');
         await this.refreshOpenAlerts();
         return true;
       } finally {

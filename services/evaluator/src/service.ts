@@ -4,7 +4,7 @@ import { createPool } from '@vigie/db';
 import { Registry, runChecks } from '@vigie/health';
 import { Shutdown } from '@vigie/lifecycle';
 import { type Logger, createLogger } from '@vigie/logger';
-import { Coalescer, PermanentJobError, Producer, QUEUES, createRedis, createWorker } from '@vigie/queue';
+import { Coalescer, PermanentJobError, Producer, QUEUES, createRedis, createWorker, jobId } from '@vigie/queue';
 import type { Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics } from 'prom-client';
@@ -84,6 +84,7 @@ export async function startEvaluator(cfg: EvaluatorConfig, opts: { logger?: Logg
 
   const app = await buildApp(cfg, { pool, redis, producer, logger, registry, scrub: (s) => scrub(s, cfg.secrets), version });
   let readyTimer: NodeJS.Timeout | null = null;
+  let scheduleTimer: NodeJS.Timeout | undefined;
   const gaugeTimer = setInterval(() => void evaluator.refreshOpenAlerts().catch(() => undefined), 15_000);
   gaugeTimer.unref();
   const shutdown = new Shutdown(logger)
@@ -91,6 +92,7 @@ export async function startEvaluator(cfg: EvaluatorConfig, opts: { logger?: Logg
     .add('timers', () => {
       if (readyTimer) clearTimeout(readyTimer);
       clearInterval(gaugeTimer);
+      clearInterval(scheduleTimer);
     })
     .add('workers', () => Promise.all(workers.map((w) => w.close())))
     .add('queues', () => producer.close())
@@ -98,12 +100,34 @@ export async function startEvaluator(cfg: EvaluatorConfig, opts: { logger?: Logg
     .add('pg', () => pool.end());
 
   const url = await app.listen({ host: cfg.HOST, port: cfg.PORT });
-  await producer
-    .queue(QUEUES.timers)
-    .upsertJobScheduler(
+  const timersQueue = producer.queue(QUEUES.timers);
+  const scheduleSweep = () =>
+    timersQueue.upsertJobScheduler(
       SWEEP_SCHEDULER_ID,
       // First run one interval after start: the outbox replay already covers what happened meanwhile.
-      { every: cfg.VIGIE_SWEEP_INTERVAL_MS, startDate: Date.now() + cfg.VIGIE_SWEEP_INTERVAL_MS }, { name: 'sweep.run', data: { reason: 'schedule' } });
+      { every: cfg.VIGIE_SWEEP_INTERVAL_MS, startDate: Date.now() + cfg.VIGIE_SWEEP_INTERVAL_MS },
+      { name: 'sweep.run', data: { reason: 'schedule' } },
+    );
+  // Redis down at start: the check below schedules it once Redis is back.
+  await scheduleSweep().catch((err: unknown) =>
+    logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'planification du balayage impossible pour le moment'),
+  );
+  // The sweep's schedule and the deadline jobs live in Redis. A Redis that lost
+  // everything (restart without persistence, FLUSHALL) gets the schedule back
+  // here, with a sweep at once: it catches what fell due meanwhile and
+  // schedules the open deadlines again.
+  const keepSchedule = async () => {
+    try {
+      if (await timersQueue.getJobScheduler(SWEEP_SCHEDULER_ID)) return;
+      await scheduleSweep();
+      await producer.add('sweep.run', { reason: 'startup' }, { jobId: jobId('sweep-restore', Date.now()) });
+      logger.warn('planification du balayage absente de Redis (Redis vidé ou redémarré) : recréée, balayage lancé');
+    } catch (err) {
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'vérification de la planification du balayage impossible pour le moment');
+    }
+  };
+  scheduleTimer = setInterval(() => void keepSchedule(), cfg.VIGIE_SCHEDULE_CHECK_MS);
+  scheduleTimer.unref();
 
   // Workers start paused and run once PostgreSQL and Redis answer (not on the
   // whole of /ready: its queue lag check would keep a backlog from being worked off).
