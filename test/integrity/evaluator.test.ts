@@ -1,7 +1,7 @@
 import { Producer, QUEUES } from '@vigie/queue';
 import { createCdr, DEPOT_ID, FOURNISSEURS, generateOperations, injectAnomaly, PRODUIT_GO_ID, setCdrStatut } from '@vigie/seed';
 import { createTestDatabase, deletePrefix, type TestDatabase, testRedisUrl, uniquePrefix } from '@vigie/testkit';
-import { Queue } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -157,6 +157,61 @@ describe('Redis loses everything', () => {
       await timers.close();
       redis.disconnect();
       await priv.stop();
+    }
+  });
+});
+
+describe('an event whose job failed after all its attempts', () => {
+  it('is dispatched again by the listener and evaluated, although BullMQ still remembers the failed job id', async () => {
+    const prefix = uniquePrefix('failed');
+    // Steady state: everything captured so far was handled (no other pending event of the tank would carry these along).
+    await c.query('update vigie.outbox set dispatched_at = coalesce(dispatched_at, now()), processed_at = now() where processed_at is null');
+    const { rows: maxRow } = await c.query('select coalesce(max(id), 0)::int as m from vigie.outbox');
+    const injected = await injectAnomaly(c, 'STOCK_NEGATIF');
+    // The listener had dispatched its events ten minutes ago; the evaluator's job for the adjustment then
+    // failed for good (PostgreSQL unreachable for longer than its 8 attempts).
+    const { rows } = await c.query(
+      `update vigie.outbox set dispatched_at = now() - interval '10 minutes', dispatch_count = 1
+        where id > $1 and processed_at is null returning id::int, kind, scope`,
+      [maxRow[0].m],
+    );
+    const ev = rows.find((r) => r.kind === 'adjustment.created');
+    expect(ev).toBeDefined();
+    const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: null });
+    const producer = new Producer(redis, prefix);
+    for (const r of rows) await producer.add('event.process', { eventId: r.id, kind: r.kind, scope: r.scope }, { jobId: `evt-${r.id}` });
+    const workerRedis = new Redis(testRedisUrl, { maxRetriesPerRequest: null });
+    const failing = new Worker(QUEUES.events, async () => {
+      throw new UnrecoverableError('connexion à PostgreSQL impossible');
+    }, { connection: workerRedis, prefix });
+    const events = new Queue(QUEUES.events, { connection: redis, prefix });
+    await waitFor(async () => (await events.getFailedCount()) === rows.length, { what: 'tâches en échec définitif', timeoutMs: 10_000 });
+    await failing.close();
+    workerRedis.disconnect();
+
+    const pipeline = await startPipeline({ databaseUrl: db.appUrl, redisUrl: testRedisUrl, prefix });
+    try {
+      await waitFor(async () => {
+        const { rows: a } = await c.query(
+          `select status from public.system_alerts where check_code = 'STOCK_NEGATIF' and payload ->> 'citerne_id' = $1`,
+          [injected.entityId],
+        );
+        return a[0]?.status === 'OPEN';
+      }, { what: 'alerte ouverte après nouvel envoi', timeoutMs: 20_000 });
+      // Every one of those events ends processed (the tank's history rules mark them a moment later).
+      await waitFor(async () => {
+        const { rows: left } = await c.query('select count(*)::int as n from vigie.outbox where id = any ($1::bigint[]) and processed_at is null', [
+          rows.map((r) => r.id),
+        ]);
+        return left[0].n === 0;
+      }, { what: 'événements traités', timeoutMs: 20_000 });
+      expect(await events.getFailedCount()).toBe(0);
+    } finally {
+      await pipeline.stop();
+      await events.close();
+      await producer.close();
+      redis.disconnect();
+      await deletePrefix(prefix);
     }
   });
 });

@@ -61,6 +61,34 @@ export class Producer {
     await Promise.all([...byQueue].map(([q, arr]) => this.queue(q).addBulk(arr)));
   }
 
+  /**
+   * Enqueues jobs that may have run before under the same id. BullMQ ignores
+   * an add whose id it still remembers, finished jobs included (a failed job
+   * is kept 7 days): such a job — failed after its attempts, say while
+   * PostgreSQL was down, or completed without its work done — is removed
+   * first so the add takes. Jobs still waiting, delayed or running are left
+   * alone. Returns how many jobs were enqueued.
+   */
+  async requeue(list: ReadonlyArray<TypedJob>): Promise<number> {
+    // Looked up concurrently: the commands share the connection's pipeline.
+    const keep = await Promise.all(
+      list.map(async (j) => {
+        const id = j.opts?.jobId;
+        const existing = id ? await this.queue(jobs[j.name].queue).getJob(id) : undefined;
+        if (!existing) return true;
+        const state = await existing.getState();
+        if (state !== 'completed' && state !== 'failed') return false;
+        return existing.remove().then(
+          () => true,
+          () => false,
+        );
+      }),
+    );
+    const fresh = list.filter((_, i) => keep[i]);
+    if (fresh.length) await this.addBulk(fresh);
+    return fresh.length;
+  }
+
   /** Waiting + delayed + active counts, and the age of the oldest waiting job. */
   async depth(name: QueueName): Promise<{ waiting: number; active: number; delayed: number; oldestWaitingMs: number | null }> {
     const q = this.queue(name);

@@ -178,11 +178,12 @@ export class OutboxDispatcher {
         [olderThanS, after, this.opts.batchSize],
       );
       if (rows.length === 0) break;
-      await this.producer.addBulk(rows.map(toJob));
+      // A job BullMQ remembers as finished (failed after its attempts) would swallow a plain add.
+      const n = await this.producer.requeue(rows.map(toJob));
       await this.pool.query('update vigie.outbox set dispatch_count = dispatch_count + 1 where id = any($1::bigint[])', [rows.map((r) => r.id)]);
-      total += rows.length;
+      total += n;
       after = rows[rows.length - 1]!.id;
-      this.metrics.redispatched.inc(rows.length);
+      this.metrics.redispatched.inc(n);
     }
     return total;
   }
