@@ -19,7 +19,7 @@
 //   --db NAME            database for this run (default vigie_bench; recreated from the seeded template)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { adminUrl, countMovements, dbUrl, ensureTemplate, freshCopy } from './lib/db.mjs';
 import { bullmqFloor, notifyListenFloor, pipelineFloor } from './lib/floors.mjs';
@@ -274,10 +274,10 @@ async function main() {
   results.machine.loadAverageAtEnd = loadavg().map((x) => +x.toFixed(2));
   results.durationS = Math.round((Date.now() - t0) / 1000);
   report();
-  mkdirSync(join(repoRoot, values.out), { recursive: true });
-  const file = join(repoRoot, values.out, `bench-${scale}-${results.startedAt.replace(/[:.]/g, '-')}.json`);
+  mkdirSync(resolve(repoRoot, values.out), { recursive: true });
+  const file = join(resolve(repoRoot, values.out), `bench-${scale}-${results.startedAt.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
-  writeFileSync(join(repoRoot, values.out, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(resolve(repoRoot, values.out), 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   log(`\nRésultats : ${file}`);
 }
 

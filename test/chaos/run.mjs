@@ -26,7 +26,7 @@
 //   --settle-s S         how long to wait for the system to catch up afterwards (default 240)
 //   --out DIR            results directory (default bench-results)
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ensureTemplate, freshCopy } from '../bench/lib/db.mjs';
@@ -279,8 +279,8 @@ async function main() {
     if (slackFaults === 0) log('Attention : la panne Slack n’a touché aucun appel (notificateur encore en reprise ?) ; allongez --duration ou --slack-outage-s.');
     log(`lost ${lostTotal}, duplicated ${dupTotal}`);
     result.finishedAt = new Date().toISOString();
-    mkdirSync(join(repoRoot, values.out), { recursive: true });
-    const file = join(repoRoot, values.out, `chaos-${result.startedAt.replace(/[:.]/g, '-')}.json`);
+    mkdirSync(resolve(repoRoot, values.out), { recursive: true });
+    const file = join(resolve(repoRoot, values.out), `chaos-${result.startedAt.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     log(`Résultats : ${file}`);
     await pool.end();
