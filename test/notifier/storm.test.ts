@@ -61,12 +61,36 @@ describe('storms', () => {
       { status: 'suppressed', reason: 'grouped', n: 199 * 3 },
     ]);
 
-    // Acknowledging and resolving the storm does not start another one in Slack.
+    // Acknowledging part of the storm: no new message, the grouped message is updated in place with where its alerts stand.
+    const group = await groupId();
+    await h.admin.query(
+      `update public.system_alerts set status = 'ACK', acknowledged_at = now()
+        where id in (select alert_id from vigie.notify_alerts where group_id = $1 order by alert_id limit 50)`,
+      [group],
+    );
+    await h.settled({ timeoutMs: 60_000 });
+    expect(h.slack.messages(OPS)).toHaveLength(2);
+    const acked = h.slack.messages(OPS)[1];
+    expect(acked?.updates).toBeGreaterThanOrEqual(1);
+    expect(visibleText(acked)).toContain('*État du groupe*\n149 ouvertes · 50 prises en charge · 0 résolue');
+    expect(visibleText(acked)).toContain('🔔 Ouvert');
+    expect(acked?.replies).toHaveLength(0);
+    // No email for these updates (the digest tells managers).
+    expect(h.smtp.mails).toHaveLength(4);
+
+    // Resolving the storm does not start another one in Slack; the grouped message says it is over, once, in its thread.
     await h.admin.query("update public.system_alerts set status = 'RESOLVED', resolved_at = now() where check_code = 'STOCK_NEGATIF'");
     await h.settled({ timeoutMs: 60_000 });
     expect(h.slack.messages(OPS)).toHaveLength(2);
     expect(h.slack.messages(OPS)[0]?.replies).toHaveLength(1);
-    expect(h.slack.messages(OPS)[1]?.replies).toHaveLength(0);
+    const resolved = h.slack.messages(OPS)[1];
+    expect(visibleText(resolved)).toContain('*État du groupe*\n0 ouverte · 0 prise en charge · 199 résolues');
+    expect(visibleText(resolved)).toContain('✅ Résolu');
+    expect(resolved?.replies.map((r) => r.text)).toEqual(['✅ Les 199 alertes du groupe sont résolues']);
+    // Email: only the first alert's own resolution (it went out on its own), not the grouped ones'.
+    const later = h.smtp.mails.slice(4).map((m) => `${m.envelope.to[0]} ${m.subject}`).sort();
+    expect(later).toHaveLength(2);
+    for (const line of later) expect(line).toMatch(/^\S+ \[LOCAL\] \[RÉSOLU\] \[CRITIQUE\] STOCK_NEGATIF — T\d{3} \(Dépôt Daipn\)$/);
   });
 
   it('a storm that keeps going sends a bounded number of messages: one per window', { timeout: 120_000 }, async () => {

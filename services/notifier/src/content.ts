@@ -89,7 +89,16 @@ const MAX_PLACES = 15;
  * group message, so the group is shown as an alert of its own: same rule,
  * the worst severity, the places in the message, the count in the facts.
  */
-export function groupView(core: NotifierCore, groupId: number, members: AlertView[], windowS: number): AlertView {
+/** Where a grouped message's alerts stand (from the notifier's own state of each alert). */
+export interface GroupState {
+  open: number;
+  ack: number;
+  resolved: number;
+  /** Who resolved them, as people read it: a name, "N personnes", or null (all automatic). */
+  resolvedBy: string | null;
+}
+
+export function groupView(core: NotifierCore, groupId: number, members: AlertView[], windowS: number, state?: GroupState): AlertView {
   const t = texts[core.opts.lang];
   const first = members[0];
   if (!first) throw new Error(`groupe ${groupId} sans membre`);
@@ -117,10 +126,37 @@ export function groupView(core: NotifierCore, groupId: number, members: AlertVie
       ...(commonDepot ? [{ label: core.opts.lang === 'fr' ? 'Dépôt' : 'Depot', value: commonDepot }] : []),
       { label: t.stormFirst, value: when(firstAt) },
       { label: t.stormLast, value: when(lastAt) },
+      ...(state ? [{ label: t.stormState, value: t.stormStateValue(state.open, state.ack, state.resolved) }] : []),
     ],
-    status: 'OPEN',
+    // The group reads as its least advanced alert: open while one is open, resolved once all are.
+    status: !state || state.open > 0 ? 'OPEN' : state.ack > 0 ? 'ACK' : 'RESOLVED',
+    ...(state && state.open === 0 && state.ack === 0 ? { resolvedBy: state.resolvedBy } : {}),
     firstDetectedAt: firstAt,
     lastDetectedAt: lastAt,
     link: core.opts.link,
   };
+}
+
+/** The held alerts of a storm group (the ones its grouped message stands for). */
+const HELD_MEMBERS = `select nt.alert_id from vigie.notify_transitions nt where nt.group_id = $1 and nt.decision = 'held'`;
+
+/** Where a group's held alerts stand now, and who resolved them. */
+export async function groupState(core: NotifierCore, client: pg.ClientBase, groupId: number): Promise<GroupState> {
+  const { rows } = await client.query<{ status: string; n: number }>(
+    `select a.status, count(*)::int as n from vigie.notify_alerts a where a.alert_id in (${HELD_MEMBERS}) group by 1`,
+    [groupId],
+  );
+  const count = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
+  const state: GroupState = { open: count('OPEN'), ack: count('ACK'), resolved: count('RESOLVED'), resolvedBy: null };
+  if (state.open === 0 && state.ack === 0) {
+    const { rows: last } = await client.query<{ actor: string | null; origin: string }>(
+      `select distinct on (t.alert_id) t.actor, t.origin from vigie.alert_transitions t
+        where t.alert_id in (${HELD_MEMBERS}) and t.kind = 'resolved' order by t.alert_id, t.id desc`,
+      [groupId],
+    );
+    const names = await actorNames(client, last.map((r) => r.actor));
+    const people = new Set(last.map((r) => actorLabel(r.actor, r.origin, names, core.opts.lang)).filter((l): l is string => l !== null));
+    state.resolvedBy = people.size === 0 ? null : people.size === 1 ? [...people][0]! : texts[core.opts.lang].severalPeople(people.size);
+  }
+  return state;
 }

@@ -33,8 +33,11 @@ export interface NotifierCore {
   opts: CoreOptions;
   log: Logger;
   metrics: NotifierMetrics;
-  /** Enqueues the flush of a storm group at the end of its window (idempotent). */
-  scheduleFlush: (groupId: number, at: Date) => Promise<void>;
+  /**
+   * Enqueues the flush of a storm group at the end of its window (idempotent per group and tag: no tag for
+   * the window's flush, a tag per later update of a grouped message).
+   */
+  scheduleFlush: (groupId: number, at: Date, tag?: string) => Promise<void>;
 }
 
 export interface DbNow {

@@ -1,6 +1,6 @@
 import { type AlertView, PermanentDeliveryError, TransientDeliveryError, alertSubject, transitionText } from '@vigie/channels';
 import type pg from 'pg';
-import { groupView, loadTransition, viewOfTransition } from './content.js';
+import { groupState, groupView, loadTransition, viewOfTransition } from './content.js';
 import type { NotifierCore } from './core.js';
 import { reviveDigest, type StoredDigest } from './figures.js';
 import { type DeliveryRow, threadKey } from './ledger.js';
@@ -354,6 +354,7 @@ export async function groupMembers(core: NotifierCore, client: pg.ClientBase, gr
 
 async function prepareGroup(core: NotifierCore, client: pg.ClientBase, row: DeliveryRow): Promise<Prepared> {
   if (!row.group_id) return { kind: 'skip', status: 'failed_permanent', reason: 'group_missing' };
+  if (row.action === 'update') return prepareGroupUpdate(core, client, row, row.group_id);
   const members = await groupMembers(core, client, row.group_id);
   if (members.length === 0) return { kind: 'skip', status: 'suppressed', reason: 'empty_group' };
   const view = groupView(core, row.group_id, members, Math.round(core.opts.stormWindowMs / 1000));
@@ -366,6 +367,29 @@ async function prepareGroup(core: NotifierCore, client: pg.ClientBase, row: Deli
     };
   }
   return postAlert(core, row, view, threadKey.group(row.group_id), { groupId: row.group_id });
+}
+
+/** The grouped message as its alerts stand now, updated in place; once all are resolved, said in its thread. */
+async function prepareGroupUpdate(core: NotifierCore, client: pg.ClientBase, row: DeliveryRow, groupId: number): Promise<Prepared> {
+  const thread = await findThread(client, row, threadKey.group(groupId));
+  if ('wait' in thread) return { kind: 'wait', at: thread.wait };
+  if ('none' in thread) return { kind: 'skip', status: 'suppressed', reason: thread.none };
+  const members = await groupMembers(core, client, groupId);
+  if (members.length === 0) return { kind: 'skip', status: 'suppressed', reason: 'empty_group' };
+  const state = await groupState(core, client, groupId);
+  const view = groupView(core, groupId, members, Math.round(core.opts.stormWindowMs / 1000), state);
+  const allResolved = state.open === 0 && state.ack === 0;
+  const { out } = core;
+  return {
+    kind: 'send',
+    provider: out.chatProvider,
+    run: async () => {
+      const updated = await out.chat.updateAlert(row.recipient, thread.ts, view, out.envelope);
+      if (!allResolved) return { providerChannel: updated.channel, providerTs: updated.ts, threadTs: thread.ts };
+      const reply = await out.chat.replyInThread(row.recipient, thread.ts, texts[core.opts.lang].groupResolved(state.resolved));
+      return { providerChannel: reply.channel, providerTs: reply.ts, threadTs: thread.ts };
+    },
+  };
 }
 
 async function prepareDigest(core: NotifierCore, client: pg.ClientBase, row: DeliveryRow): Promise<Prepared> {

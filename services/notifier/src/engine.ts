@@ -5,7 +5,7 @@ import type { NotifierCore } from './core.js';
 import { deliverAlert, deliverDigestRows, deliverGroup } from './delivery.js';
 import { periodEnd, runDigest, settleDigest } from './digest.js';
 import { finalizeTransitions, recentPermanentFailures } from './ledger.js';
-import { planAlert } from './planner.js';
+import { type PlanResult, planAlert } from './planner.js';
 import { runReminders } from './reminders.js';
 import { dueDigests } from './schedule.js';
 import { flushGroup } from './storm.js';
@@ -79,7 +79,7 @@ export class NotifierEngine {
       return { status: 'missing' };
     }
     const plan = await planAlert(this.core, alertId, transitionId);
-    for (const f of plan.flushes) await this.core.scheduleFlush(f.groupId, f.at);
+    await this.schedule(plan);
     for (const p of plan.planned) log.debug({ alertId, planned: p.transitionId, decision: p.decision }, 'transition planifiée');
     await this.flushOverdueGroups(alertId);
     const sent = await deliverAlert(this.core, alertId);
@@ -101,6 +101,12 @@ export class NotifierEngine {
     const at = sent.retryAt && sent.retryAt > pendingAt ? sent.retryAt : pendingAt;
     log.debug({ alertId, retryAt: at.toISOString() }, 'envois en attente : nouvel essai plus tard');
     return this.later(job, at);
+  }
+
+  /** The group jobs a plan asks for: storm windows' flushes and grouped messages' updates. */
+  private async schedule(plan: PlanResult): Promise<void> {
+    for (const f of plan.flushes) await this.core.scheduleFlush(f.groupId, f.at);
+    for (const r of plan.refreshes) await this.core.scheduleFlush(r.groupId, r.at, r.tag);
   }
 
   /** Storm groups holding this alert's messages whose window is over but which were not flushed (lost job). */
@@ -174,7 +180,7 @@ export class NotifierEngine {
         );
         for (const u of unplanned.rows) {
           const plan = await planAlert(this.core, u.alert_id, u.upto);
-          for (const f of plan.flushes) await this.core.scheduleFlush(f.groupId, f.at);
+          await this.schedule(plan);
         }
         if (unplanned.rows.length) this.log.warn({ alerts: unplanned.rows.length }, 'transitions rattrapées par le tour périodique');
 

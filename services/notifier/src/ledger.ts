@@ -67,6 +67,8 @@ export const keys = {
   group: (groupId: number, channel: ChannelKind, recipient: string) => `grp:${groupId}:${channel}:${recipient}`,
   reminder: (alertId: string, cycle: number, n: number, channel: ChannelKind, recipient: string) => `rem:${alertId}:${cycle}:${n}:${channel}:${recipient}`,
   groupReminder: (groupId: number, n: number, channel: ChannelKind, recipient: string) => `grem:${groupId}:${n}:${channel}:${recipient}`,
+  /** An update of a grouped message after a member changed; one per member transition that asked for it. */
+  groupUpdate: (groupId: number, transitionId: number, recipient: string) => `gupd:${groupId}:${transitionId}:slack:${recipient}`,
   digest: (period: string, periodKey: string, channel: ChannelKind, recipient: string) => `dig:${period}:${periodKey}:${channel}:${recipient}`,
 };
 

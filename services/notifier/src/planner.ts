@@ -6,7 +6,7 @@ import { summaryOf } from './delivery.js';
 import { type DeliveryAction, type DeliveryStatus, type NewDelivery, insertDeliveries, keys } from './ledger.js';
 import type { NotifyKind } from './routing.js';
 import { activeSilence } from './silences.js';
-import { type GroupRow, loadGroup, placeInStorm } from './storm.js';
+import { type GroupRow, loadGroup, placeInStorm, scheduleGroupRefresh } from './storm.js';
 import { TRANSITION_COLUMNS, type TransitionRow } from './view.js';
 
 /**
@@ -44,6 +44,8 @@ export interface PlanResult {
   planned: Array<{ transitionId: number; decision: Decision }>;
   /** Storm groups whose flush must be scheduled. */
   flushes: Array<{ groupId: number; at: Date }>;
+  /** Grouped messages to update (an alert they stand for changed), with the tag of the job that sends the update. */
+  refreshes: Array<{ groupId: number; at: Date; tag: string }>;
 }
 
 /** Plans every not-yet-planned transition of `alertId` up to `upTo`, oldest first. */
@@ -57,7 +59,7 @@ export async function planAlert(core: NotifierCore, alertId: string, upTo: numbe
         order by t.id`,
       [alertId, upTo],
     );
-    const result: PlanResult = { planned: [], flushes: [] };
+    const result: PlanResult = { planned: [], flushes: [], refreshes: [] };
     if (todo.length === 0) return result;
     const st = await c.query<AlertState>('select * from vigie.notify_alerts where alert_id = $1 for update', [alertId]);
     let state: AlertState | null = st.rows[0] ?? null;
@@ -155,6 +157,11 @@ async function planOne(core: NotifierCore, c: pg.ClientBase, t: TransitionRow, s
     if (groupId) {
       await lockRule(c, t.check_code);
       group = await loadGroup(c, groupId);
+    }
+    // An alert of a grouped message changed: its own rows stay suppressed, the grouped message is updated.
+    if (groupId && group?.mode === 'grouped') {
+      const refresh = await scheduleGroupRefresh(core, c, groupId, t.id, now);
+      if (refresh) result.refreshes.push(refresh);
     }
     if (rows.length === 0) decision = 'no_message';
     else if (group?.status === 'open') {

@@ -141,7 +141,7 @@ async function remindGroup(core: NotifierCore, groupId: number): Promise<boolean
       return false;
     }
     const posted = await c.query<{ recipient: string }>(
-      "select distinct recipient from vigie.deliveries where group_id = $1 and source = 'group' and channel = 'slack' and status in ('pending', 'sent')",
+      "select distinct recipient from vigie.deliveries where group_id = $1 and source = 'group' and channel = 'slack' and action = 'post' and status in ('pending', 'sent')",
       [groupId],
     );
     const n = g.reminders + 1;

@@ -77,8 +77,11 @@ export async function startNotifier(cfg: NotifierConfig, opts: { logger?: Logger
   workerRedis.on('error', (err) => logger.warn({ err: err.message }, 'redis (worker) : erreur'));
   const producer = new Producer(redis, cfg.VIGIE_QUEUE_PREFIX);
 
-  const core = createCore(cfg, logger, registry, async (groupId, at) => {
-    await producer.add('notify.group', { groupKey: String(groupId) }, { jobId: jobId('grp', groupId), delay: Math.max(0, at.getTime() - Date.now()) + 250 });
+  const core = createCore(cfg, logger, registry, async (groupId, at, tag) => {
+    await producer.add('notify.group', { groupKey: String(groupId) }, {
+      jobId: tag ? jobId('grp', groupId, tag) : jobId('grp', groupId),
+      delay: Math.max(0, at.getTime() - Date.now()) + 250,
+    });
   });
   const engine = new NotifierEngine(core, producer, logger);
   const worker: Worker = createWorker(QUEUES.notify, engine.handlers(), workerRedis, {

@@ -156,3 +156,46 @@ async function memberAlerts(c: pg.ClientBase, groupId: number): Promise<Array<{ 
   );
   return rows.map((r) => ({ alertId: r.alert_id, transitionIds: r.ids.map(Number), held: r.held }));
 }
+
+/** A grouped message is updated at most this long after the first change it has to show (or the storm window, when shorter). */
+export const GROUP_UPDATE_MAX_DELAY_MS = 30_000;
+
+/**
+ * An alert of a grouped message was acknowledged, resolved or reopened: the
+ * grouped message is updated in place (and, once every alert is resolved,
+ * told so in its thread). One pending update per destination: changes that
+ * arrive before it goes out are shown by it, since it renders the state at
+ * send time. Returns the update to schedule, if a new one was recorded.
+ */
+export async function scheduleGroupRefresh(
+  core: NotifierCore,
+  c: pg.ClientBase,
+  groupId: number,
+  transitionId: number,
+  now: Date,
+): Promise<{ groupId: number; at: Date; tag: string } | null> {
+  const { rows } = await c.query<{ recipient: string; pending: boolean }>(
+    `select p.recipient,
+            exists (select 1 from vigie.deliveries u where u.group_id = $1 and u.source = 'group' and u.channel = 'slack'
+                      and u.recipient = p.recipient and u.action = 'update' and u.status = 'pending') as pending
+       from (select distinct recipient from vigie.deliveries where group_id = $1 and source = 'group' and channel = 'slack'
+               and action = 'post' and status in ('pending', 'sent')) p`,
+    [groupId],
+  );
+  const at = new Date(now.getTime() + Math.min(core.opts.stormWindowMs, GROUP_UPDATE_MAX_DELAY_MS));
+  const fresh = rows
+    .filter((r) => !r.pending)
+    .map((r) => ({
+      key: keys.groupUpdate(groupId, transitionId, r.recipient),
+      source: 'group' as const,
+      groupId,
+      kind: 'group',
+      channel: 'slack' as const,
+      recipient: r.recipient,
+      action: 'update' as const,
+      notBefore: at,
+    }));
+  if (fresh.length === 0) return null;
+  const ids = await insertDeliveries(c, fresh);
+  return ids.length ? { groupId, at, tag: `upd-${transitionId}` } : null;
+}

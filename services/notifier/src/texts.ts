@@ -172,6 +172,13 @@ export interface NotifierTexts {
   stormFirst: string;
   stormLast: string;
   groupReminder: (stillOpen: number, total: number) => string;
+  /** The state of a grouped message's alerts, once they start to be handled. */
+  stormState: string;
+  stormStateValue: (open: number, ack: number, resolved: number) => string;
+  /** Thread reply once every alert of the group is resolved. */
+  groupResolved: (total: number) => string;
+  /** Who resolved a group's alerts when several people did. */
+  severalPeople: (n: number) => string;
   flapping: string;
   flappingValue: (n: number, minutes: number) => string;
   reminderOpenFor: string;
@@ -190,6 +197,11 @@ const fr: NotifierTexts = {
   stormFirst: 'Première du groupe',
   stormLast: 'Dernière du groupe',
   groupReminder: (open, total) => `⏰ Rappel : ${open} alerte${open > 1 ? 's' : ''} de ce groupe sur ${total} toujours ouverte${open > 1 ? 's' : ''}`,
+  stormState: 'État du groupe',
+  stormStateValue: (open, ack, resolved) =>
+    `${open} ouverte${open > 1 ? 's' : ''} · ${ack} prise${ack > 1 ? 's' : ''} en charge · ${resolved} résolue${resolved > 1 ? 's' : ''}`,
+  groupResolved: (total) => (total > 1 ? `✅ Les ${total} alertes du groupe sont résolues` : '✅ L’alerte du groupe est résolue'),
+  severalPeople: (n) => `${n} personnes`,
   flapping: 'Instabilité',
   flappingValue: (n, m) => `${n} réouvertures en ${m} min (messages atténués)`,
   reminderOpenFor: 'Ouverte depuis',
@@ -208,6 +220,10 @@ const en: NotifierTexts = {
   stormFirst: 'First of the group',
   stormLast: 'Last of the group',
   groupReminder: (open, total) => `⏰ Reminder: ${open} of this group's ${total} alerts still open`,
+  stormState: 'Group status',
+  stormStateValue: (open, ack, resolved) => `${open} open · ${ack} acknowledged · ${resolved} resolved`,
+  groupResolved: (total) => (total > 1 ? `✅ All ${total} alerts of the group are resolved` : '✅ The group’s alert is resolved'),
+  severalPeople: (n) => `${n} people`,
   flapping: 'Flapping',
   flappingValue: (n, m) => `${n} reopenings in ${m} min (messages damped)`,
   reminderOpenFor: 'Open for',
