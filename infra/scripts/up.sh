@@ -68,6 +68,11 @@ Vigie tourne sur la base $DB.
   Alertes   : $VIGIE_SINK_DIR/alerts.log (Slack et e-mail non configurés : puits local)
   Journaux  : $STATE/logs/
   CLI       : DATABASE_URL=$ADMIN_URL npx vigie alerts list
+
+Outre les deux anomalies, les règles de sécurité signalent les profils admin et directeur
+que le jeu de données a créés en SQL (SEC_ROLE_CHANGED) et, hors heures ouvrées, les
+écritures privilégiées de la démonstration (SEC_PRIVILEGED_OFF_HOURS) : c'est ce qu'elles
+doivent voir sur une vraie base.
 MSG
 
 if [ "${VIGIE_UP_DETACH:-0}" = 1 ]; then exit 0; fi
