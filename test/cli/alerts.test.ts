@@ -35,6 +35,8 @@ describe('vigie sweep and vigie alerts', () => {
     const sweep = vigie(['sweep'], env);
     expect(sweep.code).toBe(1);
     expect(sweep.out).toContain('STOCK_NEGATIF');
+    // Numbers the French way in the French table (narrow no-break space, decimal comma), as in Slack and the alert rows.
+    expect(sweep.out).toMatch(/Stock comptable négatif : .* : -2\u202f50\d,\d L ambiant/);
 
     const list = vigie(['alerts', 'list', '--json'], env);
     expect(list.code).toBe(0);
@@ -50,7 +52,7 @@ describe('vigie sweep and vigie alerts', () => {
 
     const ack = vigie(['alerts', 'ack', alert!.id, '--by', USERS.directeur.email, '--note', 'citerne vérifiée sur place'], env);
     expect(ack.code).toBe(0);
-    expect(ack.out).toContain('ACK');
+    expect(ack.out).toContain(`ACK (par ${USERS.directeur.email}, ${USERS.directeur.userId})`);
     const resolve = vigie(['alerts', 'resolve', alert!.id, '--by', USERS.admin.email], env);
     expect(resolve.code).toBe(0);
 

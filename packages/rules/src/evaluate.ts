@@ -95,8 +95,10 @@ function selected(codes: readonly string[] | undefined, family: RuleFamily): Rul
   return RULES.filter((r) => r.family === family && (!codes || codes.includes(r.code)));
 }
 
+/** One family function's findings, their French message written the French way (every reader gets it so: alerts, CLI, JSON). */
 async function family(client: ClientBase, sql: string, params: unknown[]): Promise<Finding[]> {
   const { rows } = await client.query<Finding>(sql, params);
+  for (const f of rows) f.message_fr = frenchNumbers(f.message_fr);
   return rows;
 }
 
@@ -188,7 +190,7 @@ export function toAlertRows(findings: readonly Finding[], opts: EvaluateOptions)
   const lang = opts.lang ?? 'fr';
   const vigie = opts.source ? { event_id: opts.source.eventId, event_at: opts.source.eventAt } : { event_id: null, event_at: null };
   return findings.map((f) => {
-    const messageFr = frenchNumbers(f.message_fr);
+    const messageFr = f.message_fr;
     return {
       check_code: f.check_code,
       severity: f.severity,

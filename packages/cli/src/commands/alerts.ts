@@ -78,7 +78,9 @@ export const alertsCommand: Command = {
         );
         return 1;
       }
-      ctx.out(en ? `Alert ${id}: ${res.rows[0].status} (by ${actor}).` : `Alerte ${id} : ${res.rows[0].status} (par ${actor}).`);
+      // Who acted, as typed (an e-mail) and as recorded (the user id).
+      const by = values.by === actor ? actor : `${values.by}, ${actor}`;
+      ctx.out(en ? `Alert ${id}: ${res.rows[0].status} (by ${by}).` : `Alerte ${id} : ${res.rows[0].status} (par ${by}).`);
       return 0;
     }
     throw new UsageError('sous-commande attendue : list, ack ou resolve');
