@@ -202,9 +202,12 @@ async function main() {
       const id = p.alert_id;
       const own = id ? messages.filter((m) => text(m).includes(id)).length : 0;
       const viaGroup = (p.groups ?? []).reduce((n, g) => n + (groupMessages.get(String(g)) ?? 0), 0);
-      const mailsOwn = id ? mails.filter((m) => m.text.includes(id) || m.html.includes(id)).length : 0;
+      const ownMails = id ? mails.filter((m) => m.text.includes(id) || m.html.includes(id)) : [];
+      const mailsOwn = ownMails.length;
+      // Copies of one delivery sent again after an unknown outcome carry the same Message-ID.
+      const sameIdCopies = ownMails.length - new Set(ownMails.map((m) => m.messageId)).size;
       const mailsGroup = (p.groups ?? []).reduce((n, g) => n + mails.filter((m) => m.text.includes(`groupe-${g}`)).length, 0);
-      return { ...p, slackReceived: own + viaGroup, emailsReceived: mailsOwn + mailsGroup, emailExpected: EMAIL_CODES.has(p.code) ? 1 : 0 };
+      return { ...p, slackReceived: own + viaGroup, emailsReceived: mailsOwn + mailsGroup, sameIdCopies, emailExpected: EMAIL_CODES.has(p.code) ? 1 : 0 };
     });
     const injected = perAlert.length;
     const opened = perAlert.filter((p) => p.alert_id && p.opened >= 1).length;
@@ -221,6 +224,9 @@ async function main() {
       slack: perAlert.reduce((n, p) => n + Math.max(0, p.slackReceived - 1), 0),
       email: perAlert.reduce((n, p) => n + Math.max(0, p.emailsReceived - p.emailExpected), 0),
     };
+    // Of the duplicated emails, those that are the same message again (same Message-ID): an SMTP server that took
+    // the message but whose "250 OK" never arrived (stopped, or the notifier killed in between), so it was sent again.
+    const sameMessageId = perAlert.reduce((n, p) => n + p.sameIdCopies, 0);
     const lostTotal = lost.alerts + lost.slack + lost.email;
     const dupTotal = duplicated.transitions + duplicated.slack + duplicated.email;
     const slackFaults = slack.calls.filter((c) => !c.ok).length;
@@ -240,6 +246,7 @@ async function main() {
       duplicated,
       lostTotal,
       duplicatedTotal: dupTotal,
+      duplicatedEmailsSameMessageId: sameMessageId,
       slackCalls: slack.calls.length,
       slackCallsFailedByFaults: slackFaults,
       // Evidence that the faults hit work in flight.
@@ -276,6 +283,12 @@ async function main() {
         `${snap.outbox.redispatched} événements de la boîte d’envoi redistribués (sur ${snap.outbox.n}) ; ` +
         `${load.errors} écritures métier refusées pendant les pannes (PostgreSQL arrêté).`,
     );
+    if (duplicated.email > 0) {
+      log(
+        `Dont e-mails envoyés deux fois avec le même Message-ID : ${sameMessageId} sur ${duplicated.email} ` +
+          '(serveur SMTP qui a pris le message sans que son « 250 OK » arrive ; les messageries qui dédoublonnent par Message-ID les montrent une fois).',
+      );
+    }
     if (slackFaults === 0) log('Attention : la panne Slack n’a touché aucun appel (notificateur encore en reprise ?) ; allongez --duration ou --slack-outage-s.');
     log(`lost ${lostTotal}, duplicated ${dupTotal}`);
     result.finishedAt = new Date().toISOString();

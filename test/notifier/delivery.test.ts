@@ -104,6 +104,13 @@ describe('a CRITICAL integrity alert', () => {
       '[LOCAL] [RÉSOLU] [CRITIQUE] STOCK_NEGATIF — TANK1 (Dépôt Daipn)',
       '[LOCAL] [RÉSOLU] [CRITIQUE] STOCK_NEGATIF — TANK1 (Dépôt Daipn)',
     ]);
+    // Each address's resolution email answers that address's alert email: mail clients show one conversation.
+    for (const m of resolved) {
+      const first = mails.slice(0, 2).find((o) => o.envelope.to[0] === m.envelope.to[0]);
+      expect(first?.messageId).toMatch(/^<[0-9a-f]{32}\.vigie@monaluxe\.test>$/);
+      expect(m.headers['in-reply-to']).toBe(first?.messageId);
+      expect(m.messageId).not.toBe(first?.messageId);
+    }
   });
 
   it('a reopen the same day updates the same message (one message per cycle) and replies in its thread', async () => {

@@ -1,6 +1,6 @@
 import { type SmtpServer, startSmtpServer } from '@vigie/testkit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEmailChannel, type EmailChannel } from './email.js';
+import { createEmailChannel, type EmailChannel, mailDomain } from './email.js';
 import { PermanentDeliveryError, TransientDeliveryError } from './errors.js';
 import { dailyDigest, loginAlert, production, staging, stockAlert } from './test-fixtures.js';
 
@@ -30,6 +30,30 @@ function readable(html: string): string {
 }
 
 describe('email channel', () => {
+  it('gives a message the same Message-ID for the same token, and threads a follow-up under its root', async () => {
+    await email.sendAlert(['astreinte@monaluxe.app'], stockAlert(), production, 'opened', { id: 'alert:42:1:email:astreinte@monaluxe.app' });
+    // Sent again after an unknown outcome: the same message for the mailbox.
+    await email.sendAlert(['astreinte@monaluxe.app'], stockAlert(), production, 'opened', { id: 'alert:42:1:email:astreinte@monaluxe.app' });
+    await email.sendAlert(['astreinte@monaluxe.app'], stockAlert(), production, 'resolved', {
+      id: 'tr:77:email:astreinte@monaluxe.app',
+      inReplyTo: 'alert:42:1:email:astreinte@monaluxe.app',
+    });
+    const [root, again, resolved] = await smtp.waitForMails(3);
+    expect(root?.messageId).toMatch(/^<[0-9a-f]{32}\.vigie@monaluxe\.app>$/);
+    expect(again?.messageId).toBe(root?.messageId);
+    expect(resolved?.messageId).toMatch(/^<[0-9a-f]{32}\.vigie@monaluxe\.app>$/);
+    expect(resolved?.messageId).not.toBe(root?.messageId);
+    expect(resolved?.headers['in-reply-to']).toBe(root?.messageId);
+    expect(resolved?.headers.references).toBe(root?.messageId);
+    expect(root?.headers['in-reply-to']).toBeUndefined();
+  });
+
+  it('takes the Message-ID domain from the sender address', () => {
+    expect(mailDomain('Vigie <vigie@Monaluxe.app>')).toBe('monaluxe.app');
+    expect(mailDomain('alertes@depot.monaluxe.app')).toBe('depot.monaluxe.app');
+    expect(mailDomain('Vigie')).toBe('vigie.local');
+  });
+
   it('sends an alert with a subject, text and HTML people can act on', async () => {
     const result = await email.sendAlert(['directeur@monaluxe.app', 'astreinte@monaluxe.app'], stockAlert(), production, 'opened');
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import nodemailer, { type SendMailOptions } from 'nodemailer';
 import type { Address } from 'nodemailer/lib/mailer/index.js';
 import type SMTPConnection from 'nodemailer/lib/smtp-connection/index.js';
@@ -14,7 +15,7 @@ import {
   type Row,
   type Table,
 } from './render.js';
-import type { MailChannel, MailDelivery, Severity } from './types.js';
+import type { MailChannel, MailDelivery, MailIdentity, Severity } from './types.js';
 
 /**
  * Email through nodemailer's pooled SMTP transport: alerts (one mail per transition)
@@ -56,6 +57,14 @@ export function createEmailChannel(options: EmailChannelOptions): EmailChannel {
       ? nodemailer.createTransport(common)
       : nodemailer.createTransport({ ...common, pool: true, maxConnections: options.maxConnections ?? 2 });
 
+  const domain = mailDomain(options.from);
+  const messageId = (token: string) => `<${createHash('sha256').update(token).digest('hex').slice(0, 32)}.vigie@${domain}>`;
+  const threading = (identity: MailIdentity | undefined): SendMailOptions => {
+    if (!identity) return {};
+    const parent = identity.inReplyTo ? messageId(identity.inReplyTo) : undefined;
+    return { messageId: messageId(identity.id), ...(parent ? { inReplyTo: parent, references: [parent] } : {}) };
+  };
+
   const send = async (mail: SendMailOptions): Promise<MailDelivery> => {
     try {
       const info = await transport.sendMail({ from: options.from, ...mail });
@@ -66,16 +75,18 @@ export function createEmailChannel(options: EmailChannelOptions): EmailChannel {
   };
 
   return {
-    async sendAlert(to, view, envelope, kind) {
+    async sendAlert(to, view, envelope, kind, identity) {
       return send({
+        ...threading(identity),
         to,
         subject: alertSubject(view, envelope, kind),
         text: alertText(view, envelope, kind),
         html: alertHtml(describeAlert(view, envelope, kind), view.severity),
       });
     },
-    async sendDigest(to, digest, envelope) {
+    async sendDigest(to, digest, envelope, identity) {
       return send({
+        ...threading(identity),
         to,
         subject: digestSubject(digest, envelope),
         text: digestText(digest, envelope),
@@ -93,6 +104,12 @@ export function createEmailChannel(options: EmailChannelOptions): EmailChannel {
       transport.close();
     },
   };
+}
+
+/** The domain of the sender's address (`Vigie <vigie@monaluxe.app>` → monaluxe.app): Message-IDs live under it. */
+export function mailDomain(from: string): string {
+  const m = /@([A-Za-z0-9.-]+)>?\s*$/.exec(from.trim());
+  return m?.[1]?.toLowerCase() ?? 'vigie.local';
 }
 
 // ---------------------------------------------------------------------------

@@ -101,8 +101,22 @@ export interface ChatChannel {
   postDigestSummary(channel: string | undefined, digest: DigestView, envelope: Envelope): Promise<ChatDelivery>;
 }
 
+/**
+ * A message's identity in mailboxes, from opaque tokens the caller keeps
+ * stable (a delivery's idempotency key): the same token always gives the
+ * same Message-ID, so a message sent again after an unknown outcome is the
+ * same message (mailboxes that deduplicate by Message-ID show it once), and
+ * follow-ups of an alert thread under its first email.
+ */
+export interface MailIdentity {
+  /** Token of this message → its Message-ID. */
+  id: string;
+  /** Token of the message it follows (the alert's first email) → In-Reply-To and References. */
+  inReplyTo?: string;
+}
+
 /** Email delivery; the local sink implements it too. */
 export interface MailChannel {
-  sendAlert(to: string[], view: AlertView, envelope: Envelope, kind: TransitionKind): Promise<MailDelivery>;
-  sendDigest(to: string[], digest: DigestView, envelope: Envelope): Promise<MailDelivery>;
+  sendAlert(to: string[], view: AlertView, envelope: Envelope, kind: TransitionKind, identity?: MailIdentity): Promise<MailDelivery>;
+  sendDigest(to: string[], digest: DigestView, envelope: Envelope, identity?: MailIdentity): Promise<MailDelivery>;
 }

@@ -1,4 +1,4 @@
-import { type AlertView, PermanentDeliveryError, TransientDeliveryError, alertSubject, transitionText } from '@vigie/channels';
+import { type AlertView, type MailIdentity, PermanentDeliveryError, TransientDeliveryError, alertSubject, transitionText } from '@vigie/channels';
 import type pg from 'pg';
 import { groupState, groupView, loadTransition, viewOfTransition } from './content.js';
 import type { NotifierCore } from './core.js';
@@ -227,17 +227,18 @@ async function prepareTransition(core: NotifierCore, client: pg.ClientBase, row:
   const view = await viewOfTransition(core, client, t, { flapping });
   const { out } = core;
   const env = out.envelope;
+  const key = threadKey.alert(t.alert_id, row.cycle);
   if (row.channel === 'email') {
+    const identity = await mailIdentity(client, row, key);
     return {
       kind: 'send',
       provider: out.mailProvider,
       run: async () => {
-        const r = await out.mail.sendAlert([row.recipient], view, env, t.kind);
+        const r = await out.mail.sendAlert([row.recipient], view, env, t.kind, identity);
         return { messageId: r.messageId };
       },
     };
   }
-  const key = threadKey.alert(t.alert_id, row.cycle);
   if (row.action === 'post') return postAlert(core, row, view, key, { alertId: t.alert_id, cycle: row.cycle });
   const thread = await findThread(client, row, key);
   if ('wait' in thread) return { kind: 'wait', at: thread.wait };
@@ -252,6 +253,24 @@ async function prepareTransition(core: NotifierCore, client: pg.ClientBase, row:
       return { providerChannel: reply.channel, providerTs: reply.ts, threadTs: thread.ts };
     },
   };
+}
+
+/**
+ * An alert email's identity: the first email of an alert cycle to a
+ * recipient is its thread's root (Message-ID from the cycle and recipient);
+ * later ones (resolution, reopen, reminder) get their own Message-ID from
+ * their ledger key and answer the root, so mail clients thread them. A send
+ * again of the same row carries the same Message-ID.
+ */
+async function mailIdentity(client: pg.ClientBase, row: DeliveryRow, thread: string): Promise<MailIdentity> {
+  const root = `${thread}:email:${row.recipient}`;
+  const { rows } = await client.query<{ first: string | null }>(
+    `select min(id)::text as first from vigie.deliveries
+      where alert_id = $1 and cycle = $2 and channel = 'email' and recipient = $3 and status in ('pending', 'sent')`,
+    [row.alert_id, row.cycle, row.recipient],
+  );
+  const first = rows[0]?.first;
+  return first === null || first === undefined || Number(first) === Number(row.id) ? { id: root } : { id: row.idempotency_key, inReplyTo: root };
 }
 
 function postAlert(
@@ -312,14 +331,15 @@ async function prepareReminder(core: NotifierCore, client: pg.ClientBase, row: D
   if (!t) return { kind: 'skip', status: 'failed_permanent', reason: 'transition_missing' };
   const view = await viewOfTransition(core, client, t);
   const { out } = core;
+  const key = threadKey.alert(row.alert_id, row.cycle);
   if (row.channel === 'email') {
+    const identity = await mailIdentity(client, row, key);
     return {
       kind: 'send',
       provider: out.mailProvider,
-      run: async () => ({ messageId: (await out.mail.sendAlert([row.recipient], view, out.envelope, 'reminder')).messageId }),
+      run: async () => ({ messageId: (await out.mail.sendAlert([row.recipient], view, out.envelope, 'reminder', identity)).messageId }),
     };
   }
-  const key = threadKey.alert(row.alert_id, row.cycle);
   if (row.action === 'post') return postAlert(core, row, view, key, { alertId: row.alert_id, cycle: row.cycle });
   const thread = await findThread(client, row, key);
   if ('wait' in thread) return { kind: 'wait', at: thread.wait };
@@ -363,7 +383,7 @@ async function prepareGroup(core: NotifierCore, client: pg.ClientBase, row: Deli
     return {
       kind: 'send',
       provider: out.mailProvider,
-      run: async () => ({ messageId: (await out.mail.sendAlert([row.recipient], view, out.envelope, 'opened')).messageId }),
+      run: async () => ({ messageId: (await out.mail.sendAlert([row.recipient], view, out.envelope, 'opened', { id: row.idempotency_key })).messageId }),
     };
   }
   return postAlert(core, row, view, threadKey.group(row.group_id), { groupId: row.group_id });
@@ -402,7 +422,7 @@ async function prepareDigest(core: NotifierCore, client: pg.ClientBase, row: Del
     return {
       kind: 'send',
       provider: out.mailProvider,
-      run: async () => ({ messageId: (await out.mail.sendDigest([row.recipient], digest, out.envelope)).messageId }),
+      run: async () => ({ messageId: (await out.mail.sendDigest([row.recipient], digest, out.envelope, { id: row.idempotency_key })).messageId }),
     };
   }
   return {
