@@ -113,6 +113,37 @@ describe('storms', () => {
   });
 });
 
+describe('alerts of a storm handled before its window ends', () => {
+  it('the grouped message shows them as handled from the start', { timeout: 120_000 }, async () => {
+    const before = h.slack.messages(OPS).length;
+    const ids = await h.openAlerts(
+      Array.from({ length: 20 }, (_, i) => ({
+        checkCode: 'STOCK_OVER_CAPACITY',
+        payload: { depot: 'Dépôt Daipn', citerne: `C${String(i + 1).padStart(2, '0')}`, produit: 'Gasoil/AGO' },
+      })),
+    );
+    // Five of the held ones (not the first, which went out on its own) are resolved within the window.
+    await waitFor(async () => {
+      const { rows } = await h.admin.query<{ n: number }>(
+        "select count(*)::int as n from vigie.notify_transitions nt join vigie.alert_transitions t on t.id = nt.transition_id where t.check_code = 'STOCK_OVER_CAPACITY' and nt.decision = 'held'",
+      );
+      return rows[0]?.n === 19;
+    }, { what: 'alertes retenues par la rafale', timeoutMs: 20_000 });
+    const { rows: held } = await h.admin.query<{ alert_id: string }>(
+      "select alert_id from vigie.notify_alerts where check_code = 'STOCK_OVER_CAPACITY' and group_id is not null order by alert_id limit 5",
+    );
+    for (const r of held) await h.resolve(r.alert_id);
+    await h.settled({ timeoutMs: 60_000 });
+    const posted = h.slack.messages(OPS).slice(before);
+    expect(posted).toHaveLength(2);
+    expect(ids).toHaveLength(20);
+    const grouped = posted[1];
+    expect(visibleText(grouped)).toContain('Rafale : 19 alertes');
+    expect(visibleText(grouped)).toContain('*État du groupe*\n14 ouvertes · 0 prise en charge · 5 résolues');
+    expect(visibleText(grouped)).toContain('🔔 Ouvert');
+  });
+});
+
 async function groupId(): Promise<number> {
   const { rows } = await h.admin.query<{ id: number }>("select id from vigie.notify_groups where mode = 'grouped' order by id limit 1");
   await waitFor(async () => rows.length > 0, { what: 'groupe' });

@@ -377,7 +377,9 @@ async function prepareGroup(core: NotifierCore, client: pg.ClientBase, row: Deli
   if (row.action === 'update') return prepareGroupUpdate(core, client, row, row.group_id);
   const members = await groupMembers(core, client, row.group_id);
   if (members.length === 0) return { kind: 'skip', status: 'suppressed', reason: 'empty_group' };
-  const view = groupView(core, row.group_id, members, Math.round(core.opts.stormWindowMs / 1000));
+  // Alerts handled while the group was still collecting are shown as such from the first message.
+  const state = await groupState(core, client, row.group_id);
+  const view = groupView(core, row.group_id, members, Math.round(core.opts.stormWindowMs / 1000), state.open < members.length ? state : undefined);
   const { out } = core;
   if (row.channel === 'email') {
     return {
