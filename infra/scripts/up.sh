@@ -42,6 +42,8 @@ done
 sleep 0.5
 
 export APP_ENV="${APP_ENV:-local}" DATABASE_URL="$APP_URL" REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
+# The services run with the V8 flags of the image (infra/docker/Dockerfile).
+export NODE_OPTIONS="${NODE_OPTIONS:---max-semi-space-size=8}"
 export VIGIE_SINK_DIR="${VIGIE_SINK_DIR:-$STATE/sink}" LOG_LEVEL="${LOG_LEVEL:-info}"
 declare -A PORTS=([listener]=8081 [evaluator]=8082 [notifier]=8083)
 for svc in listener evaluator notifier; do

@@ -11,6 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { startSlackServer, startSmtpServer } from '@vigie/testkit';
 import { Redis } from 'ioredis';
 
+/** The V8 flags the image sets (infra/docker/Dockerfile): the bench measures the services as deployed. */
+export const DEPLOYED_NODE_OPTIONS = '--max-semi-space-size=8';
+
 export const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -183,7 +186,8 @@ export async function startStack({ appUrl, prefix = 'vigie', evalConcurrency, en
 
   function spawnService(name) {
     const proc = spawn(process.execPath, [join(repoRoot, 'services', name, 'dist', 'index.js')], {
-      env: { PATH: process.env.PATH ?? '', ...envOf[name]() },
+      // As deployed: the image's V8 flags (infra/docker/Dockerfile), unless NODE_OPTIONS says otherwise.
+      env: { PATH: process.env.PATH ?? '', NODE_OPTIONS: process.env.NODE_OPTIONS ?? DEPLOYED_NODE_OPTIONS, ...envOf[name]() },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     outputs[name] = outputs[name] ?? '';
