@@ -68,6 +68,8 @@ export async function buildApp(cfg: ListenerConfig, deps: ListenerDeps): Promise
     maxBatch: cfg.VIGIE_INGEST_MAX_BATCH,
     maxBodyBytes: cfg.VIGIE_INGEST_MAX_BODY_BYTES,
     ratePerMinute: cfg.VIGIE_INGEST_RATE_PER_MIN,
+    redis: deps.redis,
+    rateLimitPrefix: cfg.VIGIE_QUEUE_PREFIX,
   });
   return app;
 }

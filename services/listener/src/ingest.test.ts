@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@vigie/testkit';
+import { createTestDatabase, deletePrefix, type TestDatabase, testRedisUrl, uniquePrefix } from '@vigie/testkit';
+import { Redis } from 'ioredis';
 import Fastify, { type FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -171,5 +172,20 @@ describe('POST /v1/access-events', () => {
     expect(r.statusCode).toBe(429);
     expect(Number(r.headers['retry-after'])).toBeGreaterThan(0);
     expect(r.json().error.code).toBe('VIGIE_INGEST_RATE_LIMITED');
+  });
+
+  it('counts one client address across listener replicas that share Redis', async () => {
+    const redis = new Redis(testRedisUrl, { maxRetriesPerRequest: 2 });
+    const prefix = uniquePrefix('ingest-rl');
+    try {
+      const [a, b] = [await build({ ratePerMinute: 4, redis, rateLimitPrefix: prefix }), await build({ ratePerMinute: 4, redis, rateLimitPrefix: prefix })];
+      const codes: number[] = [];
+      // The client's requests land on either replica (a load balancer in front of them).
+      for (const app of [a, b, a, b, a, b]) codes.push((await app!.inject({ method: 'POST', url: INGEST_PATH, headers: auth, payload: { events: [ev()] } })).statusCode);
+      expect(codes).toEqual([202, 202, 202, 202, 429, 429]);
+    } finally {
+      await deletePrefix(prefix);
+      redis.disconnect();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 import rateLimit from '@fastify/rate-limit';
+import type { Redis } from 'ioredis';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type pg from 'pg';
 import { z } from 'zod';
@@ -27,6 +28,13 @@ export interface IngestOptions {
   maxBodyBytes?: number;
   /** Requests per minute per client address (default 600). */
   ratePerMinute?: number;
+  /**
+   * Where the request counts live: with a Redis client, shared by every
+   * listener replica (under `<rateLimitPrefix>:ingest-rate:`); without one, in
+   * this process only.
+   */
+  redis?: Redis;
+  rateLimitPrefix?: string;
 }
 
 export const INGEST_DEFAULTS = { maxBatch: 500, maxBodyBytes: 1_048_576, ratePerMinute: 600 } as const;
@@ -197,7 +205,11 @@ export const ingestRoutes: FastifyPluginAsync<IngestOptions> = async (app: Fasti
   if (opts.token !== undefined && opts.token.length < 32) throw new Error('ingestRoutes: token must be at least 32 characters');
   const expected = opts.token ? digest(opts.token) : null;
 
-  await app.register(rateLimit, { global: false });
+  await app.register(rateLimit, {
+    global: false,
+    // Shared across replicas when Redis is given; a Redis outage lets requests through (events are in PostgreSQL).
+    ...(opts.redis ? { redis: opts.redis, nameSpace: `${opts.rateLimitPrefix ?? 'vigie'}:ingest-rate:`, skipOnError: true } : {}),
+  });
   const limiter = app.createRateLimit({ max: ratePerMinute, timeWindow: 60_000, keyGenerator: (req) => req.ip });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
