@@ -1,6 +1,7 @@
+import { withTransaction } from '@vigie/db';
 import type pg from 'pg';
 import { asRecord, collectAccess, collectAuth, collectOutboxRules, collectRls, collectTransitions, isUuid } from './collect.js';
-import { commitEvaluation, inTransaction } from './journal.js';
+import { commitEvaluation } from './journal.js';
 import type { SecuritySettings } from './settings.js';
 import type { Collected, SecurityEvent, SecurityResult } from './types.js';
 
@@ -49,7 +50,7 @@ export async function handleSecurityEvent(pool: pg.Pool, event: SecurityEvent, s
     }
   };
   if (!(SECURITY_EVENT_KINDS as readonly string[]).includes(event.kind) || !Number.isFinite(id)) return { findings: [], journaled: 0 };
-  return inTransaction(pool, async (c) => {
+  return withTransaction(pool, async (c) => {
     const collected = await collect(c);
     if (!collected) return { findings: [], journaled: 0 };
     return commitEvaluation(c, collected, settings.lang);

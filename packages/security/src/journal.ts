@@ -182,18 +182,3 @@ export async function commitEvaluation(client: pg.ClientBase, input: Collected, 
   return { findings, journaled };
 }
 
-/** Runs `fn` in a transaction on its own client of the pool. */
-export async function inTransaction<T>(pool: pg.Pool, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query('begin');
-    const out = await fn(client);
-    await client.query('commit');
-    return out;
-  } catch (err) {
-    await client.query('rollback').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
-}

@@ -1,6 +1,7 @@
+import { withTransaction } from '@vigie/db';
 import type pg from 'pg';
 import { collectAccess, collectAuth, collectOutboxRules, collectRls, collectTransitions } from './collect.js';
-import { commitEvaluation, inTransaction } from './journal.js';
+import { commitEvaluation } from './journal.js';
 import type { SecuritySettings } from './settings.js';
 import type { Collected, SecurityFinding } from './types.js';
 
@@ -44,7 +45,7 @@ export async function securitySweep(pool: pg.Pool, settings: SecuritySettings): 
   let firstError: unknown = null;
   for (const [name, collect] of steps) {
     try {
-      const r = await inTransaction(pool, async (c) => commitEvaluation(c, await collect(c), settings.lang));
+      const r = await withTransaction(pool, async (c) => commitEvaluation(c, await collect(c), settings.lang));
       result.findings.push(...r.findings);
       result.journaled += r.journaled;
       result.steps[name] = { findings: r.findings.length, journaled: r.journaled };
