@@ -181,4 +181,3 @@ export async function commitEvaluation(client: pg.ClientBase, input: Collected, 
   }
   return { findings, journaled };
 }
-
