@@ -51,12 +51,20 @@ export type Phase = 'fast' | 'history' | 'all';
 /** The stock family's rules that read the whole stock history (vigie.rules_stock's `want_hist`). */
 export const HISTORY_RULES: ReadonlySet<string> = new Set(['STOCK_DRIFT', 'JOURNAL_MISSING', 'SORTIE_STOCK_INSUFFISANT']);
 
+export interface EventSource {
+  eventId: number;
+  eventAt: string;
+}
+
 export interface EvaluateOptions {
   thresholds?: Thresholds;
   /** Language of system_alerts.message (the payload carries both). */
   lang?: 'fr' | 'en';
-  /** The outbox event behind this evaluation (time to detect). */
-  source?: { eventId: number; eventAt: string } | null;
+  /**
+   * The outbox event a finding is timed from (time to detect): one for the
+   * whole evaluation, or chosen per finding (a batch of coalesced events).
+   */
+  source?: EventSource | ((finding: Finding) => EventSource | null) | null;
   /** Restrict to some rule codes. */
   codes?: readonly string[];
   /** A tank's rules in one pass or in two (see Phase). Default `all`. */
@@ -188,8 +196,9 @@ export function frenchNumbers(text: string): string {
 /** What sync_alerts receives: the configured language in message, both in the payload, and the source event. */
 export function toAlertRows(findings: readonly Finding[], opts: EvaluateOptions): Array<Record<string, unknown>> {
   const lang = opts.lang ?? 'fr';
-  const vigie = opts.source ? { event_id: opts.source.eventId, event_at: opts.source.eventAt } : { event_id: null, event_at: null };
   return findings.map((f) => {
+    const src = typeof opts.source === 'function' ? opts.source(f) : opts.source;
+    const vigie = src ? { event_id: src.eventId, event_at: src.eventAt } : { event_id: null, event_at: null };
     const messageFr = f.message_fr;
     return {
       check_code: f.check_code,

@@ -26,6 +26,7 @@ export {
   type Coverage,
   type EvaluateOptions,
   type EvaluationResult,
+  type EventSource,
   type Finding,
   type Phase,
   type Scope,

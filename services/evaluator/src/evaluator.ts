@@ -1,6 +1,6 @@
 import type { Logger } from '@vigie/logger';
 import { Coalescer, type Producer, jobId } from '@vigie/queue';
-import { type Phase, type Scope, type Thresholds, cdrDeadlines, evaluateScope, openCdrDeadlines, sweep } from '@vigie/rules';
+import { type Finding, type Phase, type Scope, type Thresholds, cdrDeadlines, evaluateScope, openCdrDeadlines, sweep } from '@vigie/rules';
 import { SECURITY_EVENT_KINDS, type SecuritySettings, handleSecurityEvent, securitySweep } from '@vigie/security';
 import type pg from 'pg';
 import type { EvaluatorMetrics } from './metrics.js';
@@ -236,8 +236,20 @@ export class Evaluator {
       const base = {
         thresholds: this.opts.thresholds,
         lang: this.opts.lang,
-        source: { eventId: first.id, eventAt: first.created_at.toISOString() },
         recordStatus: fresh.some((e) => e.kind === 'citerne.changed'),
+      };
+      // The event a finding is timed from (time to detect), among the events the phase judges (the first phase: the
+      // fresh ones; the history phase: every pending one): a movement's finding, from the newest event about that
+      // movement (its insert, an adjustment of it); any other, from the oldest event (an upper bound).
+      const sourceOf = (phase: Phase) => {
+        const judged = phase === 'fast' && fresh.length > 0 ? fresh : batch;
+        const byMovement = new Map<string, OutboxEvent>();
+        for (const e of judged) for (const m of movementIds([e])) byMovement.set(m, e);
+        const oldest = judged[0] ?? first;
+        return (f: Finding) => {
+          const e = (f.entity_type === 'RECEPTION' || f.entity_type === 'SORTIE' ? byMovement.get(f.entity_id) : undefined) ?? oldest;
+          return { eventId: e.id, eventAt: e.created_at.toISOString() };
+        };
       };
       let phases: Phase[] = target.kind === 'citerne' ? ['fast', 'history'] : ['all'];
       // The tank's delayed history job runs it whatever the clocks say (it would otherwise reschedule itself into its own id).
@@ -257,7 +269,7 @@ export class Evaluator {
         await client.query('begin');
         try {
           const scoped: Scope = phase === 'fast' && target.kind === 'citerne' ? { ...target, movementIds: movementIds(fresh) } : target;
-          const res = await evaluateScope(client, scoped, { ...base, phase });
+          const res = await evaluateScope(client, scoped, { ...base, source: sourceOf(phase), phase });
           if (i === phases.length - 1 && historyIn === 0) {
             await client.query('update vigie.outbox set processed_at = clock_timestamp() where id = any($1::bigint[]) and processed_at is null', [ids]);
             await client.query(
