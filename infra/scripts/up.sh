@@ -15,6 +15,12 @@ mkdir -p "$STATE/logs" "$STATE/sink"
 ADMIN_URL="$(pg_url | sed "s#/[^/]*\$#/$DB#")"
 APP_URL="$(echo "$ADMIN_URL" | sed 's#//[^@/]*@#//vigie_app@#')"
 
+# Stop what a previous run left.
+for svc in listener evaluator notifier; do
+  if [ -f "$STATE/$svc.pid" ] && kill -0 "$(cat "$STATE/$svc.pid")" 2>/dev/null; then kill "$(cat "$STATE/$svc.pid")" || true; fi
+done
+sleep 0.5
+
 if [ "${VIGIE_UP_FRESH:-0}" = 1 ]; then
   psql "$(pg_url)" -qc "drop database if exists $DB with (force)" >/dev/null
 fi
@@ -23,6 +29,18 @@ if ! psql "$(pg_url)" -tAc "select 1 from pg_database where datname = '$DB'" | g
   say "Création de la base $DB"
   psql "$(pg_url)" -qc "create database $DB" >/dev/null
   fresh=1
+fi
+if [ "$fresh" = 1 ]; then
+  # A new database numbers its outbox events from 1 again: job ids a previous
+  # demo left in Redis under the same prefix would swallow them (BullMQ keeps
+  # finished job ids a while), so the demo's queues start empty too.
+  REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}" PREFIX="${VIGIE_QUEUE_PREFIX:-vigie}" node --input-type=module -e '
+    import { Redis } from "ioredis";
+    const r = new Redis(process.env.REDIS_URL);
+    let n = 0;
+    for await (const keys of r.scanStream({ match: `${process.env.PREFIX}:*`, count: 500 })) if (keys.length) n += await r.del(...keys);
+    if (n) console.log(`Files Redis de la démonstration vidées (${n} clés, préfixe ${process.env.PREFIX}).`);
+    r.disconnect();'
 fi
 
 say "Migrations (base de référence ML_PP + Vigie)"
@@ -34,12 +52,6 @@ if [ "$fresh" = 1 ]; then
   say "Génération d'un mois d'opérations du dépôt (déterministe)"
   DATABASE_URL="$ADMIN_URL" node packages/cli/dist/bin.js seed --days 30
 fi
-
-# Stop what a previous run left.
-for svc in listener evaluator notifier; do
-  if [ -f "$STATE/$svc.pid" ] && kill -0 "$(cat "$STATE/$svc.pid")" 2>/dev/null; then kill "$(cat "$STATE/$svc.pid")" || true; fi
-done
-sleep 0.5
 
 export APP_ENV="${APP_ENV:-local}" DATABASE_URL="$APP_URL" REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379}"
 # The services run with the V8 flags of the image (infra/docker/Dockerfile).
