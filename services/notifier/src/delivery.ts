@@ -302,15 +302,9 @@ async function prepareReminder(core: NotifierCore, client: pg.ClientBase, row: D
     const thread = await findThread(client, row, threadKey.group(row.group_id));
     if ('wait' in thread) return { kind: 'wait', at: thread.wait };
     if ('none' in thread) return { kind: 'skip', status: 'suppressed', reason: thread.none };
-    const counts = await client.query<{ open: number; total: number }>(
-      `select count(distinct a.alert_id) filter (where a.status = 'OPEN')::int as open, count(distinct a.alert_id)::int as total
-         from vigie.notify_transitions nt join vigie.notify_alerts a on a.alert_id = nt.alert_id
-        where nt.group_id = $1 and nt.decision = 'held'`,
-      [row.group_id],
-    );
-    const c = counts.rows[0] ?? { open: 0, total: 0 };
-    if (c.open === 0) return { kind: 'skip', status: 'suppressed', reason: 'no_longer_open' };
-    const text = texts[core.opts.lang].groupReminder(c.open, c.total);
+    const state = await groupState(core, client, row.group_id);
+    if (state.open === 0) return { kind: 'skip', status: 'suppressed', reason: 'no_longer_open' };
+    const text = texts[core.opts.lang].groupReminder(state.open, state.open + state.ack + state.resolved);
     return {
       kind: 'send',
       provider: core.out.chatProvider,

@@ -78,6 +78,16 @@ export const threadKey = {
   group: (groupId: number) => `group:${groupId}`,
 };
 
+/** The Slack channels a storm group's grouped message was (or is being) posted to: where its replies and updates go. */
+export async function groupPostChannels(client: pg.ClientBase, groupId: number): Promise<string[]> {
+  const { rows } = await client.query<{ recipient: string }>(
+    `select distinct recipient from vigie.deliveries
+      where group_id = $1 and source = 'group' and channel = 'slack' and action = 'post' and status in ('pending', 'sent')`,
+    [groupId],
+  );
+  return rows.map((r) => r.recipient);
+}
+
 /** Inserts rows; an existing key is left as it is (replays create nothing). Returns the new rows' ids. */
 export async function insertDeliveries(client: pg.ClientBase, rows: readonly NewDelivery[]): Promise<number[]> {
   if (rows.length === 0) return [];

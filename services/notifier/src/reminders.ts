@@ -1,7 +1,7 @@
 import { withTransaction } from '@vigie/db';
 import { type NotifierCore, dbNow, lockAlert, lockRule } from './core.js';
 import { deliverAlert, deliverGroup } from './delivery.js';
-import { type NewDelivery, insertDeliveries, keys } from './ledger.js';
+import { type NewDelivery, groupPostChannels, insertDeliveries, keys } from './ledger.js';
 import type { AlertState } from './planner.js';
 import { activeSilence } from './silences.js';
 import { loadGroup } from './storm.js';
@@ -140,20 +140,17 @@ async function remindGroup(core: NotifierCore, groupId: number): Promise<boolean
       await c.query('update vigie.notify_groups set next_reminder_at = null where id = $1', [groupId]);
       return false;
     }
-    const posted = await c.query<{ recipient: string }>(
-      "select distinct recipient from vigie.deliveries where group_id = $1 and source = 'group' and channel = 'slack' and action = 'post' and status in ('pending', 'sent')",
-      [groupId],
-    );
+    const posted = await groupPostChannels(c, groupId);
     const n = g.reminders + 1;
     await insertDeliveries(
       c,
-      posted.rows.map((p) => ({
-        key: keys.groupReminder(groupId, n, 'slack', p.recipient),
+      posted.map((recipient) => ({
+        key: keys.groupReminder(groupId, n, 'slack', recipient),
         source: 'reminder' as const,
         groupId,
         kind: 'reminder',
         channel: 'slack' as const,
-        recipient: p.recipient,
+        recipient,
         action: 'reply' as const,
       })),
     );
@@ -162,6 +159,6 @@ async function remindGroup(core: NotifierCore, groupId: number): Promise<boolean
       n,
       new Date(now.getTime() + core.opts.reminderMs),
     ]);
-    return posted.rows.length > 0;
+    return posted.length > 0;
   });
 }

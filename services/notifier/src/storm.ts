@@ -3,7 +3,7 @@ import type pg from 'pg';
 import { groupView } from './content.js';
 import { type NotifierCore, dbNow, lockRule } from './core.js';
 import { deliverAlert, deliverGroup, groupMembers, summaryOf } from './delivery.js';
-import { type ChannelKind, finalizeTransitions, insertDeliveries, keys } from './ledger.js';
+import { type ChannelKind, finalizeTransitions, groupPostChannels, insertDeliveries, keys } from './ledger.js';
 
 /**
  * Storms. The first new alert of a rule opens a group and goes out at once
@@ -174,24 +174,24 @@ export async function scheduleGroupRefresh(
   transitionId: number,
   now: Date,
 ): Promise<{ groupId: number; at: Date; tag: string } | null> {
-  const { rows } = await c.query<{ recipient: string; pending: boolean }>(
-    `select p.recipient,
-            exists (select 1 from vigie.deliveries u where u.group_id = $1 and u.source = 'group' and u.channel = 'slack'
-                      and u.recipient = p.recipient and u.action = 'update' and u.status = 'pending') as pending
-       from (select distinct recipient from vigie.deliveries where group_id = $1 and source = 'group' and channel = 'slack'
-               and action = 'post' and status in ('pending', 'sent')) p`,
+  const channels = await groupPostChannels(c, groupId);
+  if (channels.length === 0) return null;
+  const { rows: waiting } = await c.query<{ recipient: string }>(
+    `select distinct recipient from vigie.deliveries
+      where group_id = $1 and source = 'group' and channel = 'slack' and action = 'update' and status = 'pending'`,
     [groupId],
   );
+  const pending = new Set(waiting.map((r) => r.recipient));
   const at = new Date(now.getTime() + Math.min(core.opts.stormWindowMs, GROUP_UPDATE_MAX_DELAY_MS));
-  const fresh = rows
-    .filter((r) => !r.pending)
-    .map((r) => ({
-      key: keys.groupUpdate(groupId, transitionId, r.recipient),
+  const fresh = channels
+    .filter((recipient) => !pending.has(recipient))
+    .map((recipient) => ({
+      key: keys.groupUpdate(groupId, transitionId, recipient),
       source: 'group' as const,
       groupId,
       kind: 'group',
       channel: 'slack' as const,
-      recipient: r.recipient,
+      recipient,
       action: 'update' as const,
       notBefore: at,
     }));
